@@ -1,0 +1,96 @@
+"""The console scripts as a user runs them: exit codes, what they print, what they write."""
+import os, subprocess, sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ihc_nb.settings import bci_sample_path
+
+BIN = Path(sys.executable).parent
+
+
+def run(*args, env=None, cwd=None):
+    return subprocess.run([str(BIN/args[0]), *map(str, args[1:])], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope='module')
+def synth(tmp_path_factory):
+    out = tmp_path_factory.mktemp('syn')/'ds'
+    r = run('ihc-synth', '--out', out, '--n', 12, '--size', 64, '--seed', 1)
+    assert r.returncode == 0, r.stderr
+    return out, r.stdout
+
+
+def test_synth_writes_bci_layout(synth):
+    out, stdout = synth
+    assert 'wrote 12 pairs of 64x64' in stdout
+    for kind in ('HE', 'IHC', 'IHC_oracle'):
+        names = sorted(p.name for p in (out/kind).glob('*/*.png'))
+        assert len(names) == 12 and names[0].startswith('00000_')
+    assert (out/'meta.csv').read_text().count('\n') == 13
+
+
+def test_check_data_ok(synth):
+    out, _ = synth
+    r = run('ihc-check-data', out)
+    assert r.returncode == 0, r.stderr
+    assert '12 usable pairs of 12' in r.stdout and 'image sizes (width x height): 64x64: 12' in r.stdout
+
+
+@pytest.mark.skipif(bci_sample_path() is None, reason='needs the real BCI sample in ../shared/data/bci_sample')
+def test_check_data_bci_sample():
+    r = run('ihc-check-data', bci_sample_path(), '--layout', 'bci')
+    assert r.returncode == 0, r.stderr
+    assert '8 usable pairs of 8' in r.stdout
+    assert [l.split() for l in r.stdout.splitlines() if l.startswith('test')] == [['test', '1', '2', '2', '3']]
+    assert '1024x1024: 8' in r.stdout
+
+
+def _broken_copy(src, dst):
+    import shutil
+    shutil.copytree(src, dst)
+    he = sorted((dst/'HE/train').iterdir())
+    he[0].write_bytes(he[0].read_bytes()[:200])                          # truncated
+    he[1].unlink()                                                       # IHC without H&E partner
+    Image.fromarray(np.zeros((48, 64, 3), np.uint8)).save(dst/'IHC/train'/he[2].name)  # size mismatch
+    return he
+
+
+def test_check_data_problems(synth, tmp_path):
+    out, _ = synth
+    he = _broken_copy(out, tmp_path/'bad')
+    r = run('ihc-check-data', tmp_path/'bad', '--crop', 48)
+    assert r.returncode == 1
+    assert '3 problems:' in r.stderr
+    assert f'IHC/train/{he[1].name} has no H&E partner in HE/train/' in r.stderr
+    assert f'{he[0].name} cannot be decoded' in r.stderr
+    assert 'must have the same size' in r.stderr
+    assert '9 usable pairs of 11' in r.stdout
+
+
+def test_check_data_undersized(synth):
+    out, _ = synth
+    r = run('ihc-check-data', out, '--crop', 128)
+    assert r.returncode == 1
+    assert 'smaller than the training crop of 128' in r.stderr and '12 problems' in r.stderr
+
+
+def test_check_data_missing_dataset(tmp_path):
+    (tmp_path/'settings.ini').write_text('[bci]\npath = data/BCI_dataset\nlayout = bci\nsource = https://bupt-ai-cz.github.io/BCI/\n')
+    r = run('ihc-check-data', 'bci', env=dict(IHC_NB_SETTINGS=str(tmp_path/'settings.ini')))
+    assert r.returncode == 1
+    assert f'no bci dataset at {tmp_path}/data/BCI_dataset' in r.stderr
+    assert 'HE/{train,test}/ and IHC/{train,test}/' in r.stderr and 'bupt-ai-cz.github.io/BCI' in r.stderr
+    r = run('ihc-check-data', 'bci-typo', env=dict(IHC_NB_SETTINGS=str(tmp_path/'settings.ini')))
+    assert r.returncode == 1 and 'Known datasets: bci' in r.stderr
+
+
+def test_synthetic_generated_on_first_use(tmp_path):
+    (tmp_path/'settings.ini').write_text('[synthetic]\npath = data/synthetic\nlayout = bci\nsynth_n = 4\nsynth_size = 48\nsynth_seed = 2\n')
+    r = run('ihc-check-data', 'synthetic', env=dict(IHC_NB_SETTINGS=str(tmp_path/'settings.ini')))
+    assert r.returncode == 0, r.stderr
+    assert 'generating 4 synthetic pairs' in r.stderr and '4 usable pairs of 4' in r.stdout
+    assert (tmp_path/'data/synthetic/meta.csv').exists()
