@@ -94,3 +94,12 @@ def test_synthetic_generated_on_first_use(tmp_path):
     assert r.returncode == 0, r.stderr
     assert 'generating 4 synthetic pairs' in r.stderr and '4 usable pairs of 4' in r.stdout
     assert (tmp_path/'data/synthetic/meta.csv').exists()
+
+
+def test_bench_prints_its_table():
+    r = run('ihc-bench', '--methods', 'pix2pix,ceff', '--sizes', '128', '--repeat', '1', '--batch', '2', '--compare')
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith('CPU, ') and 'peak' in lines[0]
+    assert 'infer_tiles_s' in lines[1] and 'mfu' in lines[1] and 'memory_ratio' in lines[1]
+    assert [l.split()[0] for l in lines[2:]] == ['pix2pix', 'ceff']
