@@ -98,3 +98,34 @@ def test_papermill_cli_keeps_notebook_in_run(lab):
     assert r.returncode == 0, r.stderr[-2000:]
     kept = lab/'runs/enc-cli/pretrain_encoders.ipynb'
     assert kept.exists() and 'best threshold' in outputs(kept)
+
+
+def test_evaluate_stains_scores_and_resumes(lab):
+    from ihc_nb.methods import train
+    train('pix2pix', 'tiny', run='p2p-eval', crop=32, batch_size=4, epochs=1, epochs_decay=0, num_workers=0, ngf=8, ndf=8, num_downs=5)
+    run_nb('evaluate.ipynb', lab/'eval.ipynb', run='p2p-eval')
+    out = lab/'runs/p2p-eval/eval-tiny-test'
+    per = pd.read_csv(out/'metrics.csv')
+    tests = sorted(p.name for p in (lab/'tiny/IHC/test').iterdir())
+    assert sorted(per.name) == tests and {'psnr', 'ssim', 'dab_fake', 'dab_real', 'level', 'level_fake'} <= set(per.columns)
+    assert sorted(p.name for p in (out/'fake').iterdir()) == tests and (out/'real'/tests[0]).resolve() == (lab/'tiny/IHC/test'/tests[0]).resolve()
+    s = json.loads((out/'metrics.json').read_text())
+    assert s['n'] == len(tests) and abs(s['psnr'] - per.psnr.mean()) < 1e-9
+    assert 'tiny train split' in s['level_calibration']
+    table = pd.read_csv(out/'table.csv', index_col=0)
+    assert list(table.index) == ['pix2pix vs IHC', 'pix2pix vs oracle IHC', 'H&E as IHC (identity)']
+    assert {'distributions.png', 'examples.png', 'her2_levels.json', 'evaluate.ipynb'} <= {p.name for p in out.iterdir()}
+    # ihc-eval on the stained folder computes the same numbers
+    r = subprocess.run([str(Path(sys.executable).parent/'ihc-eval'), str(out/'fake'), str(out/'real'), '--out', str(lab/'cli.csv'),
+                        '--calibration', str(out/'her2_levels.json')], capture_output=True, text=True, env=os.environ, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f'{len(tests)} pairs, paper mode' in r.stdout and 'psnr' in r.stdout
+    cli = pd.read_csv(lab/'cli.csv')
+    assert (cli[['name', 'psnr', 'ssim', 'dab_fake', 'level_fake']] == per[['name', 'psnr', 'ssim', 'dab_fake', 'level_fake']]).all().all()
+    # a lost output is stained again, the others are kept
+    lost, kept = out/'fake'/tests[0], out/'fake'/tests[-1]
+    t_kept = kept.stat().st_mtime_ns
+    lost.unlink()
+    run_nb('evaluate.ipynb', lab/'eval2.ipynb', run='p2p-eval')
+    assert lost.exists() and kept.stat().st_mtime_ns == t_kept
+    assert (pd.read_csv(out/'metrics.csv').psnr == per.psnr).all()
