@@ -209,5 +209,5 @@ def ihc_bench(methods:str=None,    # comma-separated methods (default: all)
     print(f"{df.attrs['device']}, torch {torch.__version__}; peak {df.attrs['peak']}")
     print(df.round(3).to_string(index=False))
     if out:
-        from ihc_nb.training import atomic_path
+        from ihc_nb.files import atomic_path
         with atomic_path(out) as tmp: df.to_csv(tmp, index=False)

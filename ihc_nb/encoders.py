@@ -129,7 +129,7 @@ def plot_similarity(sims:pd.DataFrame, title:str=''):
 # %% ../nbs/06_encoders.ipynb #88f3f5e3
 def save_encoders(model:DualEncoder, path, **meta):
     "Save a `DualEncoder`'s weights and its shape to `path`"
-    from ihc_nb.training import atomic_path
+    from ihc_nb.files import atomic_path
     ngf, emb = model.he.body[1].out_channels, model.he.fc.out_features
     with atomic_path(path) as tmp: torch.save(dict(state=model.state_dict(), ngf=ngf, emb_dim=emb, **meta), tmp)
 
@@ -152,7 +152,8 @@ def pretrain_encoders(dataset:str, run:str|Path|None=None, crop:int|None=None, b
                       num_workers:int|None=None, resume:bool=True) -> tuple[DualEncoder, pd.DataFrame]:
     "Pretrain the dual encoders of `dataset`, save them, and return them with the Fig. 2 similarities of its test pairs"
     from ihc_nb.data import full_image_dl, pair_dls
-    from ihc_nb.training import fit_resumable, run_path, run_settings, save_figure
+    from ihc_nb.files import save_figure
+    from ihc_nb.training import fit_resumable, run_path, run_settings
     s = run_settings(dataset, encoder_crop=crop, encoder_batch_size=bs, encoder_epochs=epochs,
                      encoder_epochs_decay=epochs_decay, lr=lr, load_size=None)
     run = Path(run) if run is not None else encoder_checkpoint(dataset).parent

@@ -21,8 +21,9 @@ from fastai.optimizer import Adam
 from fastcore.foundation import L
 
 from .layers import Downsample, init_weights, norm_layer, set_requires_grad
-from .metrics import psnr, ssim, to_uint8
-from .training import save_figure
+from .files import save_figure
+from .measures import psnr, ssim, to_uint8
+
 
 # %% auto #0
 __all__ = ['PatchDiscriminator', 'GANLoss', 'GANModel', 'Pix2Pix', 'ImageMetric', 'LossParts', 'gan_opt', 'StainLearner',

@@ -24,7 +24,8 @@ from .gan import GANLoss, GANModel, PatchDiscriminator, Pix2Pix, SampleGrid, Sta
 from .layers import ResnetGenerator, UnetGenerator, init_weights, spectral_norm_all
 from .losses import GaussianPyramidL1, PatchSampler, PyramidL1, asp_weights, multilayer_nce
 from .multimag import MultiMag
-from .training import atomic_path, barrier, dist_setup, fit_resumable, is_main, run_path, run_settings
+from .files import atomic_path
+from .training import barrier, dist_setup, fit_resumable, is_main, run_path, run_settings
 
 # %% auto #0
 __all__ = ['METHODS', 'PyramidPix2Pix', 'ImagePool', 'CycleGAN', 'ContrastiveGAN', 'Method', 'build_pix2pix', 'build_pyramidp2p',

@@ -20,36 +20,22 @@ import torchvision
 from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from PIL import Image
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from torchvision.models.inception import InceptionA, InceptionC, InceptionE
 
 from .data import IMAGE_EXTS, DataError, level_of, read_rgb
 from .her2 import LevelCalibration, calibrate, dab_measures, expression_agreement
 from .settings import WEIGHTS, WeightsMissing, find_weights
-from .training import atomic_path
+from .files import atomic_path
+from .measures import psnr, ssim, to_uint8
 
 # %% auto #0
 __all__ = ['PREPROCESS', 'NETWORKS', 'PHV_DEFINITIONS', 'LPIPS_NETS', 'METRICS', 'NO_WEIGHTS', 'MODES', 'PAPER_COLUMNS',
-           'to_uint8', 'psnr', 'ssim', 'ssim_torchmetrics', 'psnr_pooled', 'FIDInceptionA', 'FIDInceptionC',
-           'FIDInceptionE', 'fid_inception', 'InceptionFeatures', 'find_any_weights', 'load_network', 'random_network',
-           'write_random_weights', 'frechet_distance', 'fid_torchmetrics', 'kernel_inception_distance',
-           'kid_torchmetrics', 'PHV', 'phv_network', 'LPIPS', 'lpips_network', 'PairMetric', 'PSNRMetric', 'SSIMMetric',
-           'FeatureSet', 'FIDMetric', 'KIDMetric', 'NetworkMetric', 'DABMetric', 'make_metrics', 'EvalError',
-           'match_images', 'Evaluation', 'evaluate', 'paper_table', 'default_output', 'ihc_eval']
-
-# %% ../nbs/16_metrics.ipynb #4108bccb
-def to_uint8(x:torch.Tensor) -> np.ndarray:
-    "Images in [-1, 1], (B, 3, H, W) or (3, H, W), as 8-bit (B, H, W, 3) / (H, W, 3) arrays, rounded"
-    x = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.movedim(-3, -1).numpy()
-
-def psnr(fake:np.ndarray, real:np.ndarray) -> float:
-    "PSNR of one 8-bit RGB image against its reference, in dB (scikit-image, data range 255; identical images: inf)"
-    with np.errstate(divide='ignore'): return float(peak_signal_noise_ratio(real, fake, data_range=255))
-
-def ssim(fake:np.ndarray, real:np.ndarray) -> float:
-    "SSIM of one 8-bit RGB image against its reference (scikit-image: uniform 7x7 window, sample covariance, range 255)"
-    return float(structural_similarity(real, fake, channel_axis=2, data_range=255))
+           'ssim_torchmetrics', 'psnr_pooled', 'FIDInceptionA', 'FIDInceptionC', 'FIDInceptionE', 'fid_inception',
+           'InceptionFeatures', 'find_any_weights', 'load_network', 'random_network', 'write_random_weights',
+           'frechet_distance', 'fid_torchmetrics', 'kernel_inception_distance', 'kid_torchmetrics', 'PHV',
+           'phv_network', 'LPIPS', 'lpips_network', 'PairMetric', 'PSNRMetric', 'SSIMMetric', 'FeatureSet', 'FIDMetric',
+           'KIDMetric', 'NetworkMetric', 'DABMetric', 'make_metrics', 'EvalError', 'match_images', 'Evaluation',
+           'evaluate', 'paper_table', 'default_output', 'ihc_eval']
 
 # %% ../nbs/16_metrics.ipynb #f6ebf7b4
 def _unit(a:np.ndarray) -> torch.Tensor:

@@ -18,8 +18,7 @@ from PIL import Image
 
 import ihc_nb
 from .data import DataError, find_pairs, read_pair
-from .synth import save_png
-from .training import atomic_path
+from .files import atomic_path, save_png
 
 # %% auto #0
 __all__ = ['FORMAT', 'tile_starts', 'ramp', 'RowBlender', 'seam_error', 'Stainer', 'StainedSplit', 'stain_split']

@@ -18,11 +18,13 @@ from PIL import Image
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
+from .files import save_png
+
 # %% auto #0
 __all__ = ['RUIFROK', 'LEVELS', 'EXPRESSION', 'beer_lambert', 'jitter_stains', 'scan', 'smooth_field', 'fibre_texture', 'Section',
            'tissue_fields', 'tumour_nuclei', 'stromal_nuclei', 'cat_nuclei', 'draw_ellipses', 'express', 'membrane_dab',
            'section', 'stain_maps', 'he_stains', 'ihc_stains', 'adjacent_section', 'SynthPair', 'synth_pair',
-           'save_png', 'synth_plan', 'make_synthetic', 'ihc_synth']
+           'synth_plan', 'make_synthetic', 'ihc_synth']
 
 # %% ../nbs/01_synth.ipynb #83c5c68e
 RUIFROK = dict(H=(0.650, 0.704, 0.286), E=(0.072, 0.990, 0.105), DAB=(0.268, 0.570, 0.776))
@@ -305,12 +307,6 @@ def synth_pair(seed:int|list, # seed of the pair (an int or a list of ints)
     return SynthPair(he, ihc, oracle, meta)
 
 # %% ../nbs/01_synth.ipynb #4aa5b156
-def save_png(im:np.ndarray, path:Path, compress_level:int=3):
-    "Write `im` as PNG atomically (temporary file, then rename)"
-    tmp = path.with_name(f'.{path.name}.tmp')
-    Image.fromarray(im).save(tmp, format='PNG', compress_level=compress_level)
-    os.replace(tmp, path)
-
 def _write_pair(item, out, size, mpp):
     i, split, level, seed = item
     p = synth_pair([seed, i], size, level, mpp)

@@ -7,7 +7,6 @@ Docs: https://ihc-nb.github.io/ihc_nb/training.html.md"""
 # %% ../nbs/04_training.ipynb #d50ec036
 from __future__ import annotations
 import os, re
-from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -19,12 +18,12 @@ from fastai.callback.progress import CSVLogger
 from fastai.learner import Learner
 from fastcore.foundation import L
 
+from .files import atomic_path, save_figure
 from .settings import dataset_spec, runs_dir
 
 # %% auto #0
-__all__ = ['dist_setup', 'is_main', 'barrier', 'atomic_path', 'save_figure', 'run_path', 'decay_factor', 'LinearDecayLR',
-           'History', 'plot_history', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'fit_resumable',
-           'run_settings', 'papermill_output', 'keep_notebook']
+__all__ = ['dist_setup', 'is_main', 'barrier', 'run_path', 'decay_factor', 'LinearDecayLR', 'History', 'plot_history',
+           'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'fit_resumable', 'run_settings']
 
 # %% ../nbs/04_training.ipynb #67ba37fe
 def dist_setup() -> tuple[int, int]:
@@ -44,24 +43,6 @@ def barrier():
     "Wait for every process (nothing to wait for in a single process)"
     import torch.distributed as dist
     if dist.is_initialized(): dist.barrier()
-
-# %% ../nbs/04_training.ipynb #007722c3
-@contextmanager
-def atomic_path(path:str|Path):
-    "Yield a temporary path next to `path`; rename it to `path` when the block succeeds, delete it otherwise"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.stem}.{os.getpid()}.tmp{path.suffix}')
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
-def save_figure(fig, path:str|Path, dpi:int=100):
-    "Save a matplotlib figure atomically, then close it"
-    with atomic_path(path) as tmp: fig.savefig(tmp, dpi=dpi, bbox_inches='tight')
-    plt.close(fig)
 
 # %% ../nbs/04_training.ipynb #8be74bfc
 def run_path(name:str, root:str|Path|None=None) -> Path:
@@ -183,28 +164,3 @@ def run_settings(dataset:str, method_defaults:dict|None=None, optional=('load_si
     missing = [k for k, v in out.items() if v is None and k not in optional]
     if missing: raise ValueError(f'{dataset}: no value for {missing}: pass them or add them to its settings.ini section')
     return out
-
-# %% ../nbs/04_training.ipynb #a37d4806
-def papermill_output(pid:int|None=None) -> Path|None:
-    "The output notebook of the papermill command that is process `pid` (default: this kernel's parent), or None"
-    pid = os.getppid() if pid is None else pid
-    try:
-        argv = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')[:-1]
-        cwd = Path(os.readlink(f'/proc/{pid}/cwd'))
-    except OSError: return None
-    args = [a.decode() for a in argv]
-    i = next((i for i, a in enumerate(args) if Path(a).name in ('papermill', '__main__.py') or a == 'papermill'), None)
-    if i is None: return None
-    from papermill.cli import papermill as cli
-    try: out = cli.make_context('papermill', args[i + 1:], resilient_parsing=True).params.get('output_path')
-    except Exception: return None
-    return None if out in (None, '-') else (cwd/out if not Path(out).is_absolute() else Path(out))
-
-def keep_notebook(run:str|Path, name:str|None=None) -> Path|None:
-    "Copy the notebook papermill is writing into the run folder (as `name`, default its own name); the copy's path or None"
-    src = papermill_output()
-    if src is None or not src.exists(): return None
-    dst = Path(run)/(name or src.name)
-    if src.resolve() != dst.resolve():
-        with atomic_path(dst) as tmp: tmp.write_bytes(src.read_bytes())
-    return dst

@@ -17,7 +17,7 @@ from PIL import Image
 import ihc_nb
 from .data import IMAGE_EXTS, DataError, read_rgb
 from .stainer import RowBlender, Stainer
-from .training import atomic_path
+from .files import atomic_path
 
 # %% auto #0
 __all__ = ['halve', 'write_pyramid', 'SlideError', 'open_slide', 'slide_mpp', 'choose_level', 'read_rgb_region', 'tissue_mask',
