@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from fastai.data.all import DataLoaders, Datasets, IntToFloatTensor, Normalize, ToTensor, TfmdDL
 from fastai.vision.core import PILImage, TensorImage
-from fastai.vision.augment import DihedralItem, RandomCrop
+from fastai.vision.augment import DihedralItem, FlipItem, RandomCrop
 from fastcore.parallel import parallel
 from fastcore.script import call_parse
 from PIL import Image, UnidentifiedImageError
@@ -25,10 +25,10 @@ from .settings import DatasetSpec, dataset_spec, list_datasets, read_settings
 from .synth import make_synthetic
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'LAYOUTS', 'FINDERS', 'DataError', 'DatasetMissing', 'Pair', 'level_of', 'Found', 'missing', 'find_bci',
-           'find_mist', 'find_aligned', 'find_paired', 'detect_layout', 'read_rgb', 'read_pair', 'check_pairs',
-           'ensure_synthetic', 'find_pairs', 'TensorHE', 'TensorIHC', 'PILHE', 'PILIHC', 'PairReader', 'pair_dls',
-           'full_image_dl', 'check_dataset', 'format_report', 'ihc_check_data']
+__all__ = ['IMAGE_EXTS', 'LAYOUTS', 'FINDERS', 'AUGMENTS', 'DataError', 'DatasetMissing', 'Pair', 'level_of', 'Found', 'missing',
+           'find_bci', 'find_mist', 'find_aligned', 'find_paired', 'detect_layout', 'read_rgb', 'read_pair',
+           'check_pairs', 'ensure_synthetic', 'find_pairs', 'TensorHE', 'TensorIHC', 'PILHE', 'PILIHC', 'PairReader',
+           'augment_tfms', 'pair_dls', 'full_image_dl', 'check_dataset', 'format_report', 'ihc_check_data']
 
 # %% ../nbs/02_data.ipynb #1a8afcc3
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp', '.webp')
@@ -287,6 +287,16 @@ def _read_side(pair:Pair, side:str) -> np.ndarray:
     he, ihc, _ = read_pair(pair)
     return he if side == 'he' else ihc
 
+# %% ../nbs/02_data.ipynb #f2dacd14
+AUGMENTS = dict(dihedral=DihedralItem, hflip=FlipItem)   # the same random flip of both images of a pair
+
+def augment_tfms(augment:str|bool|None) -> list:
+    "The item transforms of `augment`: a key of `AUGMENTS`, True (= 'dihedral'), or None / False (none)"
+    if augment is True: augment = 'dihedral'
+    if not augment: return []
+    if augment not in AUGMENTS: raise ValueError(f'augment must be one of {", ".join(AUGMENTS)} or None, not {augment!r}')
+    return [AUGMENTS[augment]()]
+
 # %% ../nbs/02_data.ipynb #6d6a7b7b
 def _valid_idxs(pairs, valid_split, valid_pct, seed):
     "Indices of the validation pairs: those of `valid_split`, else a seeded random `valid_pct`"
@@ -303,7 +313,7 @@ def pair_dls(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or a
              valid_split:str='test',  # validate on this split; when absent, on a random `valid_pct` of the pairs
              valid_pct:float=0.1,
              train_splits:tuple=('train', 'all'), # the splits trained on
-             augment:bool=True,       # random flips and right-angle rotations
+             augment:str|None='dihedral', # 'dihedral': random flips and right-angle rotations; 'hflip': horizontal flips only; None
              multimag=None,           # a `MultiMag` transform: multi-magnification views instead of plain random crops
              valid_full:bool=True,    # validate on whole images (else on centre crops of `crop`)
              valid_n:int|None=None,   # validate on the first `valid_n` validation pairs only (in file order)
@@ -333,7 +343,7 @@ def pair_dls(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or a
         raise DataError(f'{spec.name}: no training pairs: its splits are {sorted({p.split for p in found.pairs})}, '
                         f'training uses {list(train_splits)} (pass train_splits=...)')
     dsets = Datasets(pairs, tfms=[[PairReader('he', load_size, cache_dir)], [PairReader('ihc', load_size, cache_dir)]], splits=splits)
-    item_tfms = [multimag or RandomCrop(crop)] + ([DihedralItem()] if augment else []) + [ToTensor()]
+    item_tfms = [multimag or RandomCrop(crop)] + augment_tfms(augment) + [ToTensor()]
     batch_tfms = [IntToFloatTensor(), Normalize.from_stats([0.5] * 3, [0.5] * 3, cuda=False)]
     kw = {} if num_workers is None else dict(num_workers=num_workers)
     dls = dsets.dataloaders(bs=bs, after_item=item_tfms, after_batch=batch_tfms, device=device, **kw)
