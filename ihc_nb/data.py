@@ -287,7 +287,7 @@ def _read_side(pair:Pair, side:str) -> np.ndarray:
     he, ihc, _ = read_pair(pair)
     return he if side == 'he' else ihc
 
-# %% ../nbs/02_data.ipynb #f2dacd14
+# %% ../nbs/02_data.ipynb #ba8712d3
 AUGMENTS = dict(dihedral=DihedralItem, hflip=FlipItem)   # the same random flip of both images of a pair
 
 def augment_tfms(augment:str|bool|None) -> list:

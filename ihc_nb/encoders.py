@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback
 from fastai.learner import Learner
 from fastai.optimizer import Adam
+from fastai.torch_core import set_seed
 
 from .layers import ResnetBlock, init_weights
 
@@ -149,7 +150,9 @@ def encoder_checkpoint(dataset:str) -> Path:
 
 def pretrain_encoders(dataset:str, run:str|Path|None=None, crop:int|None=None, bs:int|None=None, epochs:int|None=None,
                       epochs_decay:int|None=None, lr:float|None=None, ngf:int=64, symmetric:bool=False, seed:int=0,
-                      num_workers:int|None=None, resume:bool=True) -> tuple[DualEncoder, pd.DataFrame]:
+                      num_workers:int|None=None, resume:bool=True,
+                      augment:str|None='hflip', # CEFF's code flips horizontally only; 'dihedral': all 8 flips and rotations
+                     ) -> tuple[DualEncoder, pd.DataFrame]:
     "Pretrain the dual encoders of `dataset`, save them, and return them with the Fig. 2 similarities of its test pairs"
     from ihc_nb.data import full_image_dl, pair_dls
     from ihc_nb.files import save_figure
@@ -158,9 +161,9 @@ def pretrain_encoders(dataset:str, run:str|Path|None=None, crop:int|None=None, b
                      encoder_epochs_decay=epochs_decay, lr=lr, load_size=None)
     run = Path(run) if run is not None else encoder_checkpoint(dataset).parent
     run.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)
+    set_seed(seed)   # python, numpy and torch: shuffling, crops and flips draw from all three
     dls = pair_dls(dataset, crop=s['encoder_crop'], bs=s['encoder_batch_size'], load_size=s['load_size'],
-                   valid_full=False, num_workers=num_workers, seed=seed)
+                   valid_full=False, num_workers=num_workers, seed=seed, augment=augment)
     learn = encoder_learner(dls, ngf, symmetric=symmetric)
     fit_resumable(learn, run, s['lr'], s['encoder_epochs'], s['encoder_epochs_decay'], resume=resume)
     save_encoders(learn.model, run/'encoders.pth', dataset=str(dataset), crop=s['encoder_crop'])

@@ -6,14 +6,14 @@ Docs: https://ihc-nb.github.io/ihc_nb/files.html.md"""
 
 # %% ../nbs/00a_files.ipynb #5edffc76
 from __future__ import annotations
-import os
+import os, re
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['atomic_path', 'save_figure', 'save_png', 'papermill_output', 'keep_notebook']
+__all__ = ['atomic_path', 'stale_temps', 'remove_stale_temps', 'save_figure', 'save_png', 'papermill_output', 'keep_notebook']
 
 # %% ../nbs/00a_files.ipynb #dfd63be8
 @contextmanager
@@ -27,6 +27,27 @@ def atomic_path(path:str|Path):
         os.replace(tmp, path)
     finally:
         if tmp.exists(): tmp.unlink()
+
+# %% ../nbs/00a_files.ipynb #8d651a8f
+_TMP = re.compile(r'^\..+\.(\d+)\.tmp(\.[^.]*)?$')
+
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def stale_temps(folder:str|Path) -> list[Path]:
+    "The temporary files `atomic_path` left in `folder` (not below it) for processes that no longer run"
+    folder = Path(folder)
+    if not folder.is_dir(): return []
+    return sorted(p for p in folder.iterdir() if (m := _TMP.match(p.name)) and not _alive(int(m[1])))
+
+def remove_stale_temps(folder:str|Path) -> list[Path]:
+    "Delete `stale_temps(folder)`; returns what was deleted"
+    gone = stale_temps(folder)
+    for p in gone: p.unlink(missing_ok=True)
+    return gone
 
 # %% ../nbs/00a_files.ipynb #9c2e6ba3
 def save_figure(fig, # a matplotlib figure

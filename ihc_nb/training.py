@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/training.html.md"""
 
 # %% ../nbs/04_training.ipynb #d50ec036
 from __future__ import annotations
-import os, re
+import os, re, time
 from pathlib import Path
 
 import matplotlib
@@ -23,7 +23,8 @@ from .settings import dataset_spec, runs_dir
 
 # %% auto #0
 __all__ = ['dist_setup', 'is_main', 'barrier', 'run_path', 'decay_factor', 'LinearDecayLR', 'History', 'plot_history',
-           'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'fit_resumable', 'run_settings']
+           'epoch_line', 'EpochLine', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'fit_resumable',
+           'run_settings']
 
 # %% ../nbs/04_training.ipynb #67ba37fe
 def dist_setup() -> tuple[int, int]:
@@ -102,6 +103,31 @@ def plot_history(csv:str|Path, skip=('epoch', 'time')):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/04_training.ipynb #7b9ae7ad
+def _clock(s:float) -> str: return f'{int(s // 3600)}:{int(s % 3600 // 60):02d}:{int(s % 60):02d}'
+
+def epoch_line(epoch:int, # the epoch just finished (0-based)
+               n:int, # epochs of the whole run
+               values:dict, # name -> value of the recorder's log
+               elapsed:float, # seconds since this fit started
+               done:int, # epochs this fit has run (resumed fits start later)
+              ) -> str:
+    "One line of progress: epoch, values, elapsed and estimated remaining time"
+    vals = ' '.join(f'{k} {v:.4g}' if isinstance(v, float) else f'{k} {v}' for k, v in values.items())
+    left = elapsed / max(done, 1) * (n - epoch - 1)
+    return f'epoch {epoch + 1}/{n}: {vals} | {_clock(elapsed)} elapsed, ~{_clock(left)} left'
+
+class EpochLine(Callback):
+    "Print `epoch_line` after every epoch from `start_epoch` on (main process only), flushed"
+    order = 61   # after the recorder has logged the epoch
+    def __init__(self, start_epoch:int=0): self.start = start_epoch
+    def before_fit(self): self.t0 = time.time()
+    def after_epoch(self):
+        if not is_main() or self.epoch < self.start: return   # fastai still runs the events of skipped epochs
+        names, log = self.recorder.metric_names[1:-1], self.recorder.log[1:-1]
+        elapsed, done = time.time() - self.t0, self.epoch + 1 - self.start
+        print(epoch_line(self.epoch, self.n_epoch, dict(zip(names, log)), elapsed, done), flush=True)
+
 # %% ../nbs/04_training.ipynb #f450d51f
 def _plain(o):
     "`o` with fastcore `L`s turned into lists, so that `torch.load(weights_only=True)` accepts it"
@@ -146,6 +172,7 @@ def fit_resumable(learn:Learner, run:str|Path, lr:float, n_const:int, n_decay:in
     n = n_const + n_decay
     if start < n:
         learn.fit(n, lr, start_epoch=start, cbs=[LinearDecayLR(lr, n_const, n_decay), History(start_epoch=start),
+                                                EpochLine(start),
                                                 Checkpoint(run/'checkpoints', save_every)] + list(cbs or []))
     if (run/'history.csv').exists() and is_main():
         save_figure(plot_history(run/'history.csv'), run/'losses.png')
