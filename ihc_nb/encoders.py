@@ -156,11 +156,11 @@ def pretrain_encoders(dataset:str, run:str|Path|None=None, crop:int|None=None, b
     "Pretrain the dual encoders of `dataset`, save them, and return them with the Fig. 2 similarities of its test pairs"
     from ihc_nb.data import full_image_dl, pair_dls
     from ihc_nb.files import save_figure
-    from ihc_nb.training import fit_resumable, run_path, run_settings
+    from ihc_nb.training import fit_resumable, lock_run, run_settings
     s = run_settings(dataset, encoder_crop=crop, encoder_batch_size=bs, encoder_epochs=epochs,
                      encoder_epochs_decay=epochs_decay, lr=lr, load_size=None)
     run = Path(run) if run is not None else encoder_checkpoint(dataset).parent
-    run.mkdir(parents=True, exist_ok=True)
+    lock_run(run)    # one process per run folder
     set_seed(seed)   # python, numpy and torch: shuffling, crops and flips draw from all three
     dls = pair_dls(dataset, crop=s['encoder_crop'], bs=s['encoder_batch_size'], load_size=s['load_size'],
                    valid_full=False, num_workers=num_workers, seed=seed, augment=augment)

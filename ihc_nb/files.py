@@ -6,14 +6,15 @@ Docs: https://ihc-nb.github.io/ihc_nb/files.html.md"""
 
 # %% ../nbs/00a_files.ipynb #5edffc76
 from __future__ import annotations
-import os, re
+import ast, json, os, re
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['atomic_path', 'stale_temps', 'remove_stale_temps', 'save_figure', 'save_png', 'papermill_output', 'keep_notebook']
+__all__ = ['atomic_path', 'stale_temps', 'remove_stale_temps', 'save_figure', 'save_png', 'papermill_output', 'keep_notebook',
+           'notebook_parameters', 'check_parameters']
 
 # %% ../nbs/00a_files.ipynb #dfd63be8
 @contextmanager
@@ -28,7 +29,7 @@ def atomic_path(path:str|Path):
     finally:
         if tmp.exists(): tmp.unlink()
 
-# %% ../nbs/00a_files.ipynb #8d651a8f
+# %% ../nbs/00a_files.ipynb #53b03cbc
 _TMP = re.compile(r'^\..+\.(\d+)\.tmp(\.[^.]*)?$')
 
 def _alive(pid:int) -> bool:
@@ -89,3 +90,21 @@ def keep_notebook(run:str|Path, name:str|None=None) -> Path|None:
     if src.resolve() != dst.resolve():
         with atomic_path(dst) as tmp: tmp.write_bytes(src.read_bytes())
     return dst
+
+# %% ../nbs/00a_files.ipynb #e85ecc65
+def notebook_parameters(nb_path:str|Path) -> tuple[list[str], list[str]]:
+    "(names the `parameters` cell declares, names papermill was given) of a notebook papermill is writing"
+    nb = json.loads(Path(nb_path).read_text())
+    cells = [c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', [])]
+    src = ''.join(cells[0]['source']) if cells else ''
+    declared = [t.id for n in ast.parse(src).body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)]
+    return declared, list(nb.get('metadata', {}).get('papermill', {}).get('parameters', {}))
+
+def check_parameters():
+    "Stop (`ValueError`) if papermill was given a parameter this notebook does not declare; nothing outside papermill"
+    out = papermill_output()
+    if out is None or not out.exists(): return
+    declared, given = notebook_parameters(out)
+    unknown = [g for g in given if g not in declared]
+    if unknown: raise ValueError(f"unknown parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)} (papermill -p): "
+                                 f"{out.name} takes {', '.join(declared)}")

@@ -6,19 +6,33 @@ Docs: https://ihc-nb.github.io/ihc_nb/settings.html.md"""
 
 # %% ../nbs/00_settings.ipynb #e867dead
 from __future__ import annotations
-import configparser, os
+import configparser, functools, os, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SETTINGS_NAME', 'WEIGHTS', 'SettingsError', 'find_settings', 'read_settings', 'coerce', 'DatasetSpec',
-           'list_datasets', 'dataset_spec', 'weights_dir', 'runs_dir', 'WeightsMissing', 'torch_hub_checkpoints',
-           'find_weights', 'bci_sample_path']
+__all__ = ['SETTINGS_NAME', 'WEIGHTS', 'UserError', 'user_errors', 'SettingsError', 'find_settings', 'read_settings', 'coerce',
+           'DatasetSpec', 'list_datasets', 'dataset_spec', 'weights_dir', 'runs_dir', 'WeightsMissing',
+           'torch_hub_checkpoints', 'find_weights', 'bci_sample_path']
+
+# %% ../nbs/00_settings.ipynb #c14182bf
+class UserError(Exception):
+    "A fault of the input or the machine that the user can mend; the message names the file or option and the fix"
+
+def user_errors(main):
+    "Wrap console script `main`: a `UserError`, `ValueError` or `OSError` ends in one line on stderr and exit code 1"
+    @functools.wraps(main)
+    def _main(*args, **kwargs):
+        try: return main(*args, **kwargs)
+        except (UserError, ValueError, OSError) as e:
+            if os.environ.get('IHC_NB_DEBUG'): raise
+            print(f'error: {e}', file=sys.stderr); sys.exit(1)
+    return _main
 
 # %% ../nbs/00_settings.ipynb #054105f1
 SETTINGS_NAME = 'settings.ini'
 
-class SettingsError(ValueError):
+class SettingsError(UserError, ValueError):
     "A problem with `settings.ini` or a dataset name; the message says how to fix it"
 
 def find_settings(path:str|Path|None=None, # an explicit settings file; else `$IHC_NB_SETTINGS`, cwd and parents, the package's checkout
@@ -150,7 +164,7 @@ WEIGHTS = {   # key: (file name, size in bytes (None: not published), public URL
                   'the BSRGAN x2 upscaler of the multi-magnification views'),
 }
 
-class WeightsMissing(FileNotFoundError):
+class WeightsMissing(UserError, FileNotFoundError):
     "A pretrained weight file is not on this machine; the message says which and where to put it"
 
 def torch_hub_checkpoints() -> Path:

@@ -19,6 +19,7 @@ from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
 from .files import save_png
+from .settings import user_errors
 
 # %% auto #0
 __all__ = ['RUIFROK', 'LEVELS', 'EXPRESSION', 'beer_lambert', 'jitter_stains', 'scan', 'smooth_field', 'fibre_texture', 'Section',
@@ -357,6 +358,7 @@ def make_synthetic(out:str|Path, # dataset folder to write
 
 # %% ../nbs/01_synth.ipynb #31765ff8
 @call_parse
+@user_errors
 def ihc_synth(out:str='data/synthetic', # dataset folder to write
               n:int=200,       # number of pairs
               size:int=256,    # patch size in pixels

@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/training.html.md"""
 
 # %% ../nbs/04_training.ipynb #d50ec036
 from __future__ import annotations
-import os, re, time
+import fcntl, os, pickle, re, socket, time, zipfile
 from pathlib import Path
 
 import matplotlib
@@ -18,13 +18,13 @@ from fastai.callback.progress import CSVLogger
 from fastai.learner import Learner
 from fastcore.foundation import L
 
-from .files import atomic_path, save_figure
-from .settings import dataset_spec, runs_dir
+from .files import atomic_path, remove_stale_temps, save_figure
+from .settings import UserError, dataset_spec, runs_dir
 
 # %% auto #0
-__all__ = ['dist_setup', 'is_main', 'barrier', 'run_path', 'decay_factor', 'LinearDecayLR', 'History', 'plot_history',
-           'epoch_line', 'EpochLine', 'save_checkpoint', 'load_checkpoint', 'Checkpoint', 'fit_resumable',
-           'run_settings']
+__all__ = ['dist_setup', 'is_main', 'barrier', 'RunInUse', 'lock_run', 'run_path', 'decay_factor', 'LinearDecayLR', 'History',
+           'plot_history', 'epoch_line', 'EpochLine', 'previous', 'save_checkpoint', 'CheckpointError',
+           'read_checkpoint', 'load_checkpoint', 'Checkpoint', 'resume_from', 'fit_resumable', 'run_settings']
 
 # %% ../nbs/04_training.ipynb #67ba37fe
 def dist_setup() -> tuple[int, int]:
@@ -46,11 +46,37 @@ def barrier():
     if dist.is_initialized(): dist.barrier()
 
 # %% ../nbs/04_training.ipynb #8be74bfc
-def run_path(name:str, root:str|Path|None=None) -> Path:
-    "The folder of run `name` (created): `runs/<name>` beside settings.ini, or under `root`"
-    if not re.fullmatch(r'[\w.+-]+', name): raise ValueError(f'a run name may hold letters, digits and ._+- only: {name!r}')
+class RunInUse(UserError, RuntimeError):
+    "Another live process trains in this run folder; the message names it"
+
+_LOCKS = {}   # run folder -> the open lock file this process holds
+
+def lock_run(folder:str|Path) -> Path:
+    "Hold the lock of run folder `folder` for the life of this process (an OS lock: a killed process leaves none)"
+    folder = Path(folder).resolve()
+    if folder in _LOCKS: return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    f = open(folder/'.lock', 'a+')
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); who = f.read().strip() or 'another process'; f.close()
+        raise RunInUse(f'{folder} is in use by {who}: wait for it to end, or choose another run name (--run)') from None
+    f.seek(0); f.truncate(); f.write(f'process {os.getpid()} on {socket.gethostname()} since {time.ctime()}'); f.flush()
+    _LOCKS[folder] = f
+    return folder
+
+# %% ../nbs/04_training.ipynb #bbf6dac0
+def run_path(name:str, # the run's name: letters, digits and ._+- (not starting with a dot)
+             root:str|Path|None=None, # the runs folder (default: `runs` of settings.ini)
+             lock:bool=True, # hold the folder's lock (`lock_run`): the main process of a run does
+            ) -> Path:
+    "The folder of run `name` (created, locked): `runs/<name>` beside settings.ini, or under `root`"
+    if not re.fullmatch(r'[\w+-][\w.+-]*', name):
+        raise ValueError(f'run name {name!r}: use letters, digits and ._+- only, not starting with a dot '
+                         '(a run is a folder inside the runs folder)')
     p = Path(root or runs_dir())/name
     p.mkdir(parents=True, exist_ok=True)
+    if lock and is_main(): lock_run(p)
     return p
 
 # %% ../nbs/04_training.ipynb #06b99b22
@@ -103,7 +129,7 @@ def plot_history(csv:str|Path, skip=('epoch', 'time')):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/04_training.ipynb #7b9ae7ad
+# %% ../nbs/04_training.ipynb #560be2bb
 def _clock(s:float) -> str: return f'{int(s // 3600)}:{int(s % 3600 // 60):02d}:{int(s % 60):02d}'
 
 def epoch_line(epoch:int, # the epoch just finished (0-based)
@@ -135,15 +161,35 @@ def _plain(o):
     if isinstance(o, (list, tuple, L)): return [_plain(v) for v in o]
     return o
 
+def previous(path:str|Path) -> Path:
+    "Where `save_checkpoint` keeps the checkpoint before `path`: `last.pth` -> `last.prev.pth`"
+    path = Path(path)
+    return path.with_name(f'{path.stem}.prev{path.suffix}')
+
 def save_checkpoint(learn:Learner, path:str|Path, epoch:int, **extra):
-    "Save model, optimizer state and `epoch` (the next epoch to run) to `path`, atomically"
+    "Save model, optimizer state and `epoch` (the next epoch to run) to `path`, atomically; the old one becomes `previous(path)`"
     state = dict(model=learn.model.state_dict(), opt=_plain(learn.opt.state_dict()) if learn.opt is not None else None,
                  epoch=epoch, **extra)
-    with atomic_path(path) as tmp: torch.save(state, tmp)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+        if path.exists(): os.replace(path, previous(path))
+
+class CheckpointError(UserError, RuntimeError):
+    "A checkpoint cannot be read; the message names the file and the way on"
+
+def read_checkpoint(path:str|Path) -> dict:
+    "The dict of a checkpoint file, loaded with `weights_only=True`; `CheckpointError` naming the file if it cannot be"
+    try: return torch.load(path, map_location='cpu', weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
+        code = isinstance(e, pickle.UnpicklingError) and zipfile.is_zipfile(path)   # a whole torch file, with objects in it
+        why = ('is not a checkpoint of ihc_nb (it holds pickled objects, not only tensors): it will not be unpickled' if code
+               else f'cannot be read, it is truncated or corrupt ({str(e).splitlines()[0][:60]})')
+        raise CheckpointError(f'{path} {why}') from None
 
 def load_checkpoint(learn:Learner, path:str|Path, with_opt:bool=True, strict:bool=True) -> dict:
     "Load a `save_checkpoint` file into `learn` (weights only); returns the checkpoint dict"
-    ck = torch.load(path, map_location='cpu', weights_only=True)
+    ck = read_checkpoint(path)
     learn.model.load_state_dict(ck['model'], strict=strict)
     if with_opt and ck.get('opt') is not None:
         if learn.opt is None: learn.create_opt()
@@ -160,15 +206,28 @@ class Checkpoint(Callback):
     def after_epoch(self):
         if is_main(): save_checkpoint(self.learn, self.folder/'last.pth', self.epoch + 1)
 
+# %% ../nbs/04_training.ipynb #67d7d741
+def resume_from(learn:Learner, folder:str|Path) -> int:
+    "Load the newest readable checkpoint of `folder` (`last.pth`, else the one before it) into `learn`; its epoch (0: none)"
+    last = Path(folder)/'last.pth'
+    for gone in remove_stale_temps(folder): print(f'removed {gone.name}, left by a killed save')
+    errors = []
+    for p in (last, previous(last)):
+        if not p.exists(): continue
+        try: ck = load_checkpoint(learn, p)
+        except CheckpointError as e: errors.append(str(e)); continue
+        if errors: print(f'note: {errors[0]}; resuming from the checkpoint before it, {p.name}')
+        return ck['epoch']
+    if errors: raise CheckpointError(' and '.join(errors) + ': start the run over (--restart, resume=False) or choose another run name')
+    return 0
+
 # %% ../nbs/04_training.ipynb #6a8ff412
 def fit_resumable(learn:Learner, run:str|Path, lr:float, n_const:int, n_decay:int=0,
                   resume:bool=True, save_every:int|None=None, cbs=None) -> int:
     "Train with constant-then-linear-decay LR, writing `history.csv` and `checkpoints/last.pth` in the run folder; returns the epoch resumed at"
     run = Path(run); learn.path, learn.model_dir = run, 'checkpoints'
-    last, start = run/'checkpoints'/'last.pth', 0
-    if resume and last.exists():
-        start = load_checkpoint(learn, last)['epoch']
-        print(f'resuming {run.name} at epoch {start + 1} from {last}')
+    start = resume_from(learn, run/'checkpoints') if resume else 0
+    if start: print(f'resuming {run.name} at epoch {start + 1} from {run/"checkpoints"}')
     n = n_const + n_decay
     if start < n:
         learn.fit(n, lr, start_epoch=start, cbs=[LinearDecayLR(lr, n_const, n_decay), History(start_epoch=start),
