@@ -81,7 +81,8 @@ class LevelCalibration:
 
     def predict(self, values) -> np.ndarray:
         "The levels ('0', '1+', '2+', '3+') of images with these values of `measure`"
-        return np.array(LEVELS)[np.searchsorted(np.asarray(self.thresholds, float), np.asarray(values, float), side='right')]
+        i = np.searchsorted(np.asarray(self.thresholds, float), np.asarray(values, float), side='right')
+        return np.array(LEVELS)[i]
 
     def save(self, path:str|Path):
         "Write as JSON (infinite thresholds as the strings 'inf' / '-inf')"
@@ -102,7 +103,8 @@ def fit_levels(table:pd.DataFrame, # one row per image: the measures `dab` and `
     "Fit the thresholds that read the HER2 level off a DAB measure, on images of known level"
     levels = np.asarray(levels, dtype=object)
     if len(levels) == 0 or not np.isin(levels, LEVELS).all():
-        raise DataError(f'fitting HER2 levels needs images whose level is one of {LEVELS}; got {sorted(set(map(str, levels)))}')
+        raise DataError(f'fitting HER2 levels needs images whose level is one of {LEVELS}; '
+                        f'got {sorted(set(map(str, levels)))}')
     k = np.searchsorted(LEVELS, levels)
     fits = []
     for m in ([measure] if measure else ['pos', 'dab']):
@@ -124,12 +126,13 @@ def calibrate(dataset, # a settings.ini name or a dataset folder whose file name
     pairs = [p for p in found.pairs if p.split == split and p.level is not None][:limit]
     got = sorted({p.level for p in pairs})
     if len(got) < 2:
-        raise DataError(f'{spec.name}: calibrating HER2 levels needs images of at least two levels in the {split!r} split, '
-                        f'with the level in the file name (BCI: 00000_{split}_2+.png); found {len(pairs)} images of levels {got}')
+        raise DataError(f'{spec.name}: calibrating HER2 levels needs images of at least two levels in the {split!r} '
+                        f'split, with the level in the file name (BCI: 00000_{split}_2+.png); '
+                        f'found {len(pairs)} images of levels {got}')
     t = dab_table([p.ihc for p in pairs], progress=progress)
     return fit_levels(t, t.level, measure, source=f'{spec.name} {split} split ({len(t)} real IHC images)')
 
-# %% ../nbs/15_her2.ipynb #74c5a77f
+# %% ../nbs/15_her2.ipynb #ac0c0583
 def leave_one_out(table:pd.DataFrame, # one row per image: the measures `dab` and `pos` of its real IHC
                   levels, # each image's known level, '0', '1+', '2+' or '3+'
                   measure:str|None=None, # the measure to use; None: the one that fits best, per fold
@@ -174,6 +177,7 @@ def expression_agreement(df:pd.DataFrame, # per image: dab_fake, dab_real, pos_f
         df[f'level_{side}'] = [read.get(i) for i in df.index]
     truth = df.level[known]
     out.update(**_level_scores(truth, df.level_fake[known]), **_level_scores(truth, df.level_real[known], '_real'))
-    out.update(level_n=len(known), level_measure=', '.join(sorted({c.measure for c in cals})), level_calibration=cals[0].source)
+    measures = ', '.join(sorted({c.measure for c in cals}))
+    out.update(level_n=len(known), level_measure=measures, level_calibration=cals[0].source)
     if calibration != 'loo': out['level_thresholds'] = list(calibration.thresholds)
     return out
