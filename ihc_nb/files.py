@@ -91,7 +91,7 @@ def keep_notebook(run:str|Path, name:str|None=None) -> Path|None:
         with atomic_path(dst) as tmp: tmp.write_bytes(src.read_bytes())
     return dst
 
-# %% ../nbs/00a_files.ipynb #e85ecc65
+# %% ../nbs/00a_files.ipynb #7c8557bf
 def notebook_parameters(nb_path:str|Path) -> tuple[list[str], list[str]]:
     "(names the `parameters` cell declares, names papermill was given) of a notebook papermill is writing"
     nb = json.loads(Path(nb_path).read_text())

@@ -21,7 +21,7 @@ from .data import DataError, find_pairs, level_of, read_rgb
 
 # %% auto #0
 __all__ = ['POSITIVE_OD', 'LEVELS', 'dab_od', 'dab_measures', 'dab_table', 'LevelCalibration', 'fit_levels', 'calibrate',
-           'expression_agreement']
+           'leave_one_out', 'expression_agreement']
 
 # %% ../nbs/15_her2.ipynb #5b3560c7
 _RGB2HED_UNIT = -np.log10(1e-6)   # rgb2hed returns optical density / 6
@@ -81,7 +81,8 @@ class LevelCalibration:
 
     def predict(self, values) -> np.ndarray:
         "The levels ('0', '1+', '2+', '3+') of images with these values of `measure`"
-        return np.array(LEVELS)[np.searchsorted(np.asarray(self.thresholds, float), np.asarray(values, float), side='right')]
+        i = np.searchsorted(np.asarray(self.thresholds, float), np.asarray(values, float), side='right')
+        return np.array(LEVELS)[i]
 
     def save(self, path:str|Path):
         "Write as JSON (infinite thresholds as the strings 'inf' / '-inf')"
@@ -102,7 +103,8 @@ def fit_levels(table:pd.DataFrame, # one row per image: the measures `dab` and `
     "Fit the thresholds that read the HER2 level off a DAB measure, on images of known level"
     levels = np.asarray(levels, dtype=object)
     if len(levels) == 0 or not np.isin(levels, LEVELS).all():
-        raise DataError(f'fitting HER2 levels needs images whose level is one of {LEVELS}; got {sorted(set(map(str, levels)))}')
+        raise DataError(f'fitting HER2 levels needs images whose level is one of {LEVELS}; '
+                        f'got {sorted(set(map(str, levels)))}')
     k = np.searchsorted(LEVELS, levels)
     fits = []
     for m in ([measure] if measure else ['pos', 'dab']):
@@ -124,10 +126,21 @@ def calibrate(dataset, # a settings.ini name or a dataset folder whose file name
     pairs = [p for p in found.pairs if p.split == split and p.level is not None][:limit]
     got = sorted({p.level for p in pairs})
     if len(got) < 2:
-        raise DataError(f'{spec.name}: calibrating HER2 levels needs images of at least two levels in the {split!r} split, '
-                        f'with the level in the file name (BCI: 00000_{split}_2+.png); found {len(pairs)} images of levels {got}')
+        raise DataError(f'{spec.name}: calibrating HER2 levels needs images of at least two levels in the {split!r} '
+                        f'split, with the level in the file name (BCI: 00000_{split}_2+.png); '
+                        f'found {len(pairs)} images of levels {got}')
     t = dab_table([p.ihc for p in pairs], progress=progress)
     return fit_levels(t, t.level, measure, source=f'{spec.name} {split} split ({len(t)} real IHC images)')
+
+# %% ../nbs/15_her2.ipynb #ac0c0583
+def leave_one_out(table:pd.DataFrame, # one row per image: the measures `dab` and `pos` of its real IHC
+                  levels, # each image's known level, '0', '1+', '2+' or '3+'
+                  measure:str|None=None, # the measure to use; None: the one that fits best, per fold
+                 ) -> list[LevelCalibration]:
+    "For each image, the thresholds `fit_levels` fits on all the other images"
+    levels, n = np.asarray(levels, dtype=object), len(table)
+    src = f'leave-one-out: each image read with thresholds fitted on the real IHC of the other {n - 1}'
+    return [fit_levels(table.drop(table.index[i]), np.delete(levels, i), measure, src) for i in range(n)]
 
 # %% ../nbs/15_her2.ipynb #f9781e88
 def _corr(f, a:np.ndarray, b:np.ndarray) -> float:
@@ -140,23 +153,31 @@ def _kappa(a, b, weights=None) -> float:
         warnings.simplefilter('ignore')
         return float(cohen_kappa_score(a, b, labels=list(LEVELS), weights=weights))
 
+def _readers(df:pd.DataFrame, calibration) -> list[LevelCalibration]:
+    "The calibration that reads each row's level: `calibration` itself, or the leave-one-out fits ('loo')"
+    if isinstance(calibration, LevelCalibration): return [calibration] * len(df)
+    if calibration != 'loo': raise ValueError(f"calibration must be a LevelCalibration or 'loo', not {calibration!r}")
+    return leave_one_out(df.rename(columns={'dab_real': 'dab', 'pos_real': 'pos'}), df.level)
+
+def _level_scores(truth:pd.Series, pred:pd.Series, sfx:str='') -> dict:
+    return {f'level_accuracy{sfx}': float((pred == truth).mean()), f'level_kappa{sfx}': _kappa(truth, pred),
+            f'level_qwk{sfx}': _kappa(truth, pred, 'quadratic')}
+
 def expression_agreement(df:pd.DataFrame, # per image: dab_fake, dab_real, pos_fake, pos_real and (optionally) level
-                         calibration:LevelCalibration|None=None, # thresholds to read levels; None: fitted on the real IHC of `df`
+                         calibration:LevelCalibration|str|None=None, # level thresholds, 'loo', or None: no levels
                         ) -> dict:
-    "Agreement of generated and real IHC in DAB quantity and in the HER2 level it implies; adds `level_fake`/`level_real` to `df`"
+    "Agreement of generated and real IHC in DAB quantity and, with a calibration, in the HER2 level it implies"
     out = {f'{m}_{c}': _corr(f, df[f'{m}_fake'].to_numpy(float), df[f'{m}_real'].to_numpy(float))
            for m in ('dab', 'pos') for c, f in (('pearson', stats.pearsonr), ('spearman', stats.spearmanr))}
-    if 'level' not in df or not df.level.isin(LEVELS).any(): return out
-    known = df.level.isin(LEVELS)
-    if calibration is None:
-        calibration = fit_levels(df[known].rename(columns={'dab_real': 'dab', 'pos_real': 'pos'}), df.level[known],
-                                 source=f'in-sample: the real IHC of these {int(known.sum())} images')
-    m = calibration.measure
-    for side in ('fake', 'real'): df[f'level_{side}'] = np.where(known, calibration.predict(df[f'{m}_{side}']), None)
+    if calibration is None or 'level' not in df or not df.level.isin(LEVELS).any(): return out
+    known = df.index[df.level.isin(LEVELS)]
+    cals = _readers(df.loc[known], calibration)
+    for side in ('fake', 'real'):
+        read = {i: str(c.predict(df.at[i, f'{c.measure}_{side}'])) for i, c in zip(known, cals)}
+        df[f'level_{side}'] = [read.get(i) for i in df.index]
     truth = df.level[known]
-    for side, sfx in (('fake', ''), ('real', '_real')):
-        pred = df[f'level_{side}'][known]
-        out.update({f'level_accuracy{sfx}': float((pred == truth).mean()), f'level_kappa{sfx}': _kappa(truth, pred),
-                    f'level_qwk{sfx}': _kappa(truth, pred, 'quadratic')})
-    out.update(level_n=int(known.sum()), level_measure=m, level_thresholds=list(calibration.thresholds), level_calibration=calibration.source)
+    out.update(**_level_scores(truth, df.level_fake[known]), **_level_scores(truth, df.level_real[known], '_real'))
+    measures = ', '.join(sorted({c.measure for c in cals}))
+    out.update(level_n=len(known), level_measure=measures, level_calibration=cals[0].source)
+    if calibration != 'loo': out['level_thresholds'] = list(calibration.thresholds)
     return out

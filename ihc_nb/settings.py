@@ -15,7 +15,7 @@ __all__ = ['SETTINGS_NAME', 'WEIGHTS', 'UserError', 'user_errors', 'SettingsErro
            'DatasetSpec', 'list_datasets', 'dataset_spec', 'weights_dir', 'runs_dir', 'WeightsMissing',
            'torch_hub_checkpoints', 'find_weights', 'bci_sample_path']
 
-# %% ../nbs/00_settings.ipynb #c14182bf
+# %% ../nbs/00_settings.ipynb #afe1e501
 class UserError(Exception):
     "A fault of the input or the machine that the user can mend; the message names the file or option and the fix"
 

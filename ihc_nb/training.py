@@ -65,7 +65,7 @@ def lock_run(folder:str|Path) -> Path:
     _LOCKS[folder] = f
     return folder
 
-# %% ../nbs/04_training.ipynb #bbf6dac0
+# %% ../nbs/04_training.ipynb #f02b0d2c
 def run_path(name:str, # the run's name: letters, digits and ._+- (not starting with a dot)
              root:str|Path|None=None, # the runs folder (default: `runs` of settings.ini)
              lock:bool=True, # hold the folder's lock (`lock_run`): the main process of a run does
@@ -206,7 +206,7 @@ class Checkpoint(Callback):
     def after_epoch(self):
         if is_main(): save_checkpoint(self.learn, self.folder/'last.pth', self.epoch + 1)
 
-# %% ../nbs/04_training.ipynb #67d7d741
+# %% ../nbs/04_training.ipynb #4c36a5f1
 def resume_from(learn:Learner, folder:str|Path) -> int:
     "Load the newest readable checkpoint of `folder` (`last.pth`, else the one before it) into `learn`; its epoch (0: none)"
     last = Path(folder)/'last.pth'

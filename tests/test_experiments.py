@@ -115,8 +115,8 @@ def test_evaluate_stains_scores_and_resumes(lab):
     table = pd.read_csv(out/'table.csv', index_col=0)
     assert list(table.index) == ['pix2pix vs IHC', 'pix2pix vs oracle IHC', 'H&E as IHC (identity)']
     assert {'distributions.png', 'examples.png', 'her2_levels.json'} <= {p.name for p in out.iterdir()}
-    # ihc-eval on the stained folder computes the same numbers
-    r = subprocess.run([str(Path(sys.executable).parent/'ihc-eval'), str(out/'fake'), str(out/'real'), '--out', str(lab/'cli.csv'),
+    # ihc-eval (its module, whatever the installed script points at) on the stained folder computes the same numbers
+    r = subprocess.run([sys.executable, '-m', 'ihc_nb.evaluation', str(out/'fake'), str(out/'real'), '--out', str(lab/'cli.csv'),
                         '--calibration', str(out/'her2_levels.json')], capture_output=True, text=True, env=os.environ, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert f'{len(tests)} pairs, paper mode' in r.stdout and 'psnr' in r.stdout
