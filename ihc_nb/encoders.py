@@ -34,9 +34,11 @@ class ResNetEncoder(nn.Module):
         super().__init__()
         c = 4 * ngf
         def down(i, o): return [nn.Conv2d(i, o, 3, 2, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True)]
-        self.body = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-                                  *down(ngf, 2 * ngf), *down(2 * ngf, c), *[ResnetBlock(c) for _ in range(n_blocks)])
-        self.head = nn.Sequential(*down(c, c), *down(c, c), *down(c, 2 * c), *down(2 * c, 4 * c), nn.AdaptiveAvgPool2d(2))
+        self.body = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7, bias=False), nn.BatchNorm2d(ngf),
+                                  nn.ReLU(True), *down(ngf, 2 * ngf), *down(2 * ngf, c),
+                                  *[ResnetBlock(c) for _ in range(n_blocks)])
+        self.head = nn.Sequential(*down(c, c), *down(c, c), *down(c, 2 * c), *down(2 * c, 4 * c),
+                                  nn.AdaptiveAvgPool2d(2))
         self.fc = nn.Linear(16 * c, emb_dim)
 
     def features(self, x): return self.body(x)
@@ -55,7 +57,11 @@ class DualEncoder(nn.Module):
     def forward(self, he, ihc): return self.he(he)[0], self.ihc(ihc)[0]
 
 # %% ../nbs/06_encoders.ipynb #901c8b8c
-def info_nce(q:torch.Tensor, k:torch.Tensor, temperature:float=0.07, symmetric:bool=False) -> torch.Tensor:
+def info_nce(q:torch.Tensor, # queries (N, D)
+             k:torch.Tensor, # keys (N, D): k[i] is the positive of q[i]
+             temperature:float=0.07, # the softmax temperature
+             symmetric:bool=False, # also the keys against the queries, averaged
+            ) -> torch.Tensor:
     "InfoNCE of queries `q` (N, D) against keys `k` (N, D): row i's positive is k[i], the other keys its negatives"
     logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / temperature
     target = torch.arange(len(q), device=q.device)
@@ -64,7 +70,8 @@ def info_nce(q:torch.Tensor, k:torch.Tensor, temperature:float=0.07, symmetric:b
 
 class InfoNCELoss:
     "fastai loss: InfoNCE of the (z_he, z_ihc) a `DualEncoder` returns, H&E queries against IHC keys (or both ways)"
-    def __init__(self, temperature:float=0.07, symmetric:bool=False): self.temperature, self.symmetric = temperature, symmetric
+    def __init__(self, temperature:float=0.07, symmetric:bool=False):
+        self.temperature, self.symmetric = temperature, symmetric
     def __call__(self, pred, *_): return info_nce(*pred, self.temperature, self.symmetric)
 
 # %% ../nbs/06_encoders.ipynb #dcfc6ea7
@@ -89,13 +96,18 @@ def encoder_learner(dls, # (H&E, IHC) DataLoaders, e.g. `pair_dls(..., crop=256)
 
 # %% ../nbs/06_encoders.ipynb #8ae576f6
 @torch.no_grad()
-def embed_pairs(model:DualEncoder, dl) -> tuple[torch.Tensor, torch.Tensor]:
+def embed_pairs(model:DualEncoder, # the encoders
+                dl, # a DataLoader of (H&E, IHC, ...) batches
+               ) -> tuple[torch.Tensor, torch.Tensor]:
     "Embeddings (z_he, z_ihc) of every pair `dl` yields, with the encoders in eval mode"
     model.eval()
     zs = [model(he, ihc) for he, ihc, *_ in dl]
     return tuple(torch.cat([z[i] for z in zs]).float().cpu().as_subclass(torch.Tensor) for i in (0, 1))
 
-def pair_similarities(z_he:torch.Tensor, z_ihc:torch.Tensor, seed:int=0) -> pd.DataFrame:
+def pair_similarities(z_he:torch.Tensor, # H&E embeddings (N, D)
+                      z_ihc:torch.Tensor, # IHC embeddings (N, D) of the same pairs
+                      seed:int=0, # seed of the choice of unpaired partners
+                     ) -> pd.DataFrame:
     "Cosine similarity of each pair (paired) and of each H&E with another pair's IHC (unpaired)"
     n = len(z_he)
     if n < 2: raise ValueError('need at least two pairs to make unpaired examples')
@@ -115,7 +127,9 @@ def threshold_accuracy(sims:pd.DataFrame) -> tuple[float, float, pd.DataFrame]:
     return float(ts[i]), float(acc[i]), pd.DataFrame(dict(threshold=ts, accuracy=acc))
 
 # %% ../nbs/06_encoders.ipynb #747876ce
-def plot_similarity(sims:pd.DataFrame, title:str=''):
+def plot_similarity(sims:pd.DataFrame, # the table of `pair_similarities`
+                    title:str='', # put before the first panel's title
+                   ):
     "The Fig. 2 figure: similarity distributions of paired vs unpaired embeddings, and accuracy against threshold"
     import seaborn as sns
     t, acc, curve = threshold_accuracy(sims)
@@ -128,13 +142,17 @@ def plot_similarity(sims:pd.DataFrame, title:str=''):
     return fig
 
 # %% ../nbs/06_encoders.ipynb #88f3f5e3
-def save_encoders(model:DualEncoder, path, **meta):
+def save_encoders(model:DualEncoder, # the encoders to save
+                  path, # the file to write
+                  **meta):
     "Save a `DualEncoder`'s weights and its shape to `path`"
     from ihc_nb.files import atomic_path
     ngf, emb = model.he.body[1].out_channels, model.he.fc.out_features
     with atomic_path(path) as tmp: torch.save(dict(state=model.state_dict(), ngf=ngf, emb_dim=emb, **meta), tmp)
 
-def load_encoders(path, device=None) -> DualEncoder:
+def load_encoders(path, # a `save_encoders` file
+                  device=None, # where to load the weights (default: the CPU)
+                 ) -> DualEncoder:
     "A frozen, eval-mode `DualEncoder` loaded from a `save_encoders` file"
     ck = torch.load(path, map_location=device or 'cpu', weights_only=True)
     m = DualEncoder(ck['ngf'], ck['emb_dim'], init=False)
@@ -148,12 +166,22 @@ def encoder_checkpoint(dataset:str) -> Path:
     from ihc_nb.settings import dataset_spec, runs_dir
     return runs_dir()/f'encoders-{dataset_spec(dataset).name}'/'encoders.pth'
 
-def pretrain_encoders(dataset:str, run:str|Path|None=None, crop:int|None=None, bs:int|None=None, epochs:int|None=None,
-                      epochs_decay:int|None=None, lr:float|None=None, ngf:int=64, symmetric:bool=False, seed:int=0,
-                      num_workers:int|None=None, resume:bool=True,
-                      augment:str|None='hflip', # CEFF's code flips horizontally only; 'dihedral': all 8 flips and rotations
+def pretrain_encoders(dataset:str, # a dataset name or folder
+                      run:str|Path|None=None, # the run folder (default: that of `encoder_checkpoint`)
+                      crop:int|None=None, # training crop, px (default: the dataset's `encoder_crop`)
+                      bs:int|None=None, # batch size (default: `encoder_batch_size`)
+                      epochs:int|None=None, # epochs at the full learning rate (default: `encoder_epochs`)
+                      epochs_decay:int|None=None, # epochs of linear decay (default: `encoder_epochs_decay`)
+                      lr:float|None=None, # learning rate (default: the dataset's `lr`)
+                      ngf:int=64, # base width of the encoders
+                      symmetric:bool=False, # InfoNCE both ways
+                      seed:int=0, # seed of python, numpy and torch
+                      num_workers:int|None=None, # DataLoader workers
+                      resume:bool=True, # continue from the run's last checkpoint if there is one
+                      augment:str|None='hflip', # horizontal flips (CEFF's code); 'dihedral': all 8 flips and rotations
                      ) -> tuple[DualEncoder, pd.DataFrame]:
-    "Pretrain the dual encoders of `dataset`, save them, and return them with the Fig. 2 similarities of its test pairs"
+    ("Pretrain the dual encoders of `dataset`, save them, and return them with the Fig. 2 similarities "
+     "of its test pairs")
     from ihc_nb.data import full_image_dl, pair_dls
     from ihc_nb.files import save_figure
     from ihc_nb.training import fit_resumable, lock_run, run_settings

@@ -82,8 +82,11 @@ def papermill_output(pid:int|None=None) -> Path|None:
     except Exception: return None
     return None if out in (None, '-') else (cwd/out if not Path(out).is_absolute() else Path(out))
 
-def keep_notebook(run:str|Path, name:str|None=None) -> Path|None:
-    "Copy the notebook papermill is writing into the run folder (as `name`, default its own name); the copy's path or None"
+def keep_notebook(run:str|Path, # the run folder
+                  name:str|None=None, # the copy's file name (default: the notebook's own)
+                 ) -> Path|None:
+    ("Copy the notebook papermill is writing into the run folder (as `name`, default its own name); "
+     "the copy's path or None")
     src = papermill_output()
     if src is None or not src.exists(): return None
     dst = Path(run)/(name or src.name)
@@ -97,7 +100,8 @@ def notebook_parameters(nb_path:str|Path) -> tuple[list[str], list[str]]:
     nb = json.loads(Path(nb_path).read_text())
     cells = [c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', [])]
     src = ''.join(cells[0]['source']) if cells else ''
-    declared = [t.id for n in ast.parse(src).body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)]
+    declared = [t.id for n in ast.parse(src).body if isinstance(n, ast.Assign)
+                for t in n.targets if isinstance(t, ast.Name)]
     return declared, list(nb.get('metadata', {}).get('papermill', {}).get('parameters', {}))
 
 def check_parameters():

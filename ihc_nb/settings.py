@@ -35,8 +35,9 @@ SETTINGS_NAME = 'settings.ini'
 class SettingsError(UserError, ValueError):
     "A problem with `settings.ini` or a dataset name; the message says how to fix it"
 
-def find_settings(path:str|Path|None=None, # an explicit settings file; else `$IHC_NB_SETTINGS`, cwd and parents, the package's checkout
-                 ) -> Path|None:
+def find_settings(
+        path:str|Path|None=None, # the file to use; else `$IHC_NB_SETTINGS`, cwd and parents, the package's checkout
+    ) -> Path|None:
     "The `settings.ini` that applies here, or `None`"
     if path is not None: return Path(path)
     if os.environ.get('IHC_NB_SETTINGS'): return Path(os.environ['IHC_NB_SETTINGS'])
@@ -86,7 +87,9 @@ class DatasetSpec:
     section: str|None = None  # the settings.ini section it came from (None for a bare folder)
     own: set = field(default_factory=set)  # the keys the section sets itself (the rest come from [DEFAULT])
 
-    def get(self, key, default=None):
+    def get(self, key, # a key of the section
+            default=None, # returned when the section has no value for `key`
+           ):
         "The section's value for `key`, or `default`"
         v = self.defaults.get(key)
         return default if v is None else v
@@ -103,7 +106,8 @@ def _spec_from_section(cfg, name):
     if not sec.get('path'): raise SettingsError(f'[{name}] in {cfg.path} has no `path`')
     path = Path(sec.pop('path')).expanduser()
     return DatasetSpec(name, path if path.is_absolute() else root/path, coerce(sec.pop('layout', '')),
-                       coerce(sec.pop('marker', '')), {k: coerce(v) for k,v in sec.items()}, section=name, own=cfg.own.get(name, set()))
+                       coerce(sec.pop('marker', '')), {k: coerce(v) for k,v in sec.items()}, section=name,
+                       own=cfg.own.get(name, set()))
 
 def dataset_spec(name_or_path:str|Path, # a section of settings.ini (`bci`, `mist-her2`, ...) or a folder
                  layout:str|None=None, # the layout, overriding the section's (required for nothing: it can be detected)
@@ -143,21 +147,25 @@ def runs_dir(cfg:configparser.ConfigParser|None=None) -> Path:
 
 # %% ../nbs/00_settings.ipynb #f0167ec0
 WEIGHTS = {   # key: (file name, size in bytes (None: not published), public URL, what needs it)
-    'fid_inception': ('pt_inception-2015-12-05-6726825d.pth', None,
-                      'https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth',
-                      'FID (the Inception network of pytorch-fid)'),
-    'fid_inception_tf': ('weights-inception-2015-12-05-6726825d.pth', None,
-                         'https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth',
-                         "FID and KID (torch-fidelity's copy of pytorch-fid's Inception network, which torchmetrics uses)"),
+    'fid_inception': (
+        'pt_inception-2015-12-05-6726825d.pth', None,
+        'https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth',
+        'FID (the Inception network of pytorch-fid)'),
+    'fid_inception_tf': (
+        'weights-inception-2015-12-05-6726825d.pth', None,
+        'https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth',
+        "FID and KID (torch-fidelity's copy of pytorch-fid's Inception network, which torchmetrics uses)"),
     'inception_v3': ('inception_v3_google-0cc3c7bd.pth', 108_949_747,
-                     'https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth', "KID (torchvision's ImageNet Inception v3, as in the ASP code)"),
+                     'https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth',
+                     "KID (torchvision's ImageNet Inception v3, as in the ASP code)"),
     'resnet50': ('resnet50-0676ba61.pth', 102_530_333, 'https://download.pytorch.org/models/resnet50-0676ba61.pth',
                  'PHV (ImageNet ResNet-50, V1 weights)'),
     'resnet101': ('resnet101-63fe2227.pth', None, 'https://download.pytorch.org/models/resnet101-63fe2227.pth',
                   'PHV as Liu et al. 2021 defined it (ImageNet ResNet-101, V1 weights)'),
     'alexnet': ('alexnet-owt-7be5be79.pth', 244_408_911, 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth',
                 'LPIPS with the AlexNet backbone'),
-    'vgg16': ('vgg16-397923af.pth', 553_433_881, 'https://download.pytorch.org/models/vgg16-397923af.pth', 'LPIPS with the VGG backbone'),
+    'vgg16': ('vgg16-397923af.pth', 553_433_881, 'https://download.pytorch.org/models/vgg16-397923af.pth',
+              'LPIPS with the VGG backbone'),
     'bsrgan_x4': ('BSRGAN.pth', None, 'https://github.com/cszn/KAIR/releases/download/v1.0/BSRGAN.pth',
                   'the BSRGAN x4 upscaler of the multi-magnification views'),
     'bsrgan_x2': ('BSRGANx2.pth', None, 'https://github.com/cszn/KAIR/releases/download/v1.0/BSRGANx2.pth',
@@ -168,27 +176,33 @@ class WeightsMissing(UserError, FileNotFoundError):
     "A pretrained weight file is not on this machine; the message says which and where to put it"
 
 def torch_hub_checkpoints() -> Path:
-    "The torch hub cache of downloaded weights: `$TORCH_HOME/hub/checkpoints` (default `~/.cache/torch/hub/checkpoints`)"
+    ("The torch hub cache of downloaded weights: `$TORCH_HOME/hub/checkpoints` "
+     "(default `~/.cache/torch/hub/checkpoints`)")
     home = os.environ.get('TORCH_HOME') or os.path.join(os.environ.get('XDG_CACHE_HOME', '~/.cache'), 'torch')
     return Path(home).expanduser()/'hub'/'checkpoints'
 
 def find_weights(key:str, # a key of `WEIGHTS`
                  path:str|Path|None=None, # an explicit file, or a folder holding it
-                 cfg:configparser.ConfigParser|None=None) -> Path:
-    "The local file of the weights `key`: `path`, else the weights folder, else the torch hub cache; else `WeightsMissing`"
+                 cfg:configparser.ConfigParser|None=None, # parsed settings; default `read_settings()`
+                ) -> Path:
+    ("The local file of the weights `key`: `path`, else the weights folder, else the torch hub cache; "
+     "else `WeightsMissing`")
     fname, size, url, purpose = WEIGHTS[key]
     places = ([Path(path)/fname if Path(path).is_dir() else Path(path)] if path else []) + \
              ([d/fname] if (d := weights_dir(cfg)) else []) + [torch_hub_checkpoints()/fname]
     for p in places:
         if p.is_file(): return p
     folder = weights_dir(cfg) or '$IHC_NB_WEIGHTS (or `weights =` under [ihc_nb] in settings.ini)'
-    raise WeightsMissing(f"{purpose} needs the weight file {fname}{f' ({size:,} bytes)' if size else ''}, which is not on this "
-                         f"machine, and nothing is downloaded at run time. Download it from {url} and put it in {folder}, or in "
-                         f"the torch hub cache {torch_hub_checkpoints()}, or pass its path. Looked in: {', '.join(map(str, places))}")
+    raise WeightsMissing(f"{purpose} needs the weight file {fname}{f' ({size:,} bytes)' if size else ''}, "
+                         f"which is not on this machine, and nothing is downloaded at run time. "
+                         f"Download it from {url} and put it in {folder}, or in "
+                         f"the torch hub cache {torch_hub_checkpoints()}, or pass its path. "
+                         f"Looked in: {', '.join(map(str, places))}")
 
 # %% ../nbs/00_settings.ipynb #0835af95
 def bci_sample_path() -> Path|None:
-    "The real BCI sample folder (`$IHC_NB_SHARED/data/bci_sample` or `shared/data/bci_sample` beside a parent of cwd), or `None`"
+    ("The real BCI sample folder (`$IHC_NB_SHARED/data/bci_sample` or `shared/data/bci_sample` "
+     "beside a parent of cwd), or `None`")
     roots = [Path(os.environ['IHC_NB_SHARED'])] if os.environ.get('IHC_NB_SHARED') else []
     here = Path.cwd().resolve()
     roots += [d/'shared' for d in (here, *here.parents)]

@@ -39,7 +39,9 @@ def beer_lambert(conc:dict, # stain name -> concentration map (H, W)
     return np.asarray(i0, np.float32) * 10.0 ** (-od)
 
 # %% ../nbs/01_synth.ipynb #05cf153c
-def jitter_stains(rng:np.random.Generator, sd:float=0.04) -> dict:
+def jitter_stains(rng:np.random.Generator, # the random generator
+                  sd:float=0.04, # standard deviation of the perturbation of each vector component
+                 ) -> dict:
     "The Ruifrok-Johnston OD vectors, each perturbed by `sd` and renormalised: per-image stain hue"
     out = {}
     for k, v in RUIFROK.items():
@@ -47,13 +49,20 @@ def jitter_stains(rng:np.random.Generator, sd:float=0.04) -> dict:
         out[k] = v / np.linalg.norm(v)
     return out
 
-def scan(rng:np.random.Generator, rgb:np.ndarray, blur:float, noise:float) -> np.ndarray:
+def scan(rng:np.random.Generator, # the random generator
+         rgb:np.ndarray, # the rendered image (H, W, 3), float grey levels
+         blur:float, # Gaussian blur sigma, px
+         noise:float, # sensor noise sd, grey levels
+        ) -> np.ndarray:
     "What the scanner writes: optical blur (Gaussian, `blur` px), sensor noise (`noise` grey levels), 8 bits"
     out = ndi.gaussian_filter(rgb, (blur, blur, 0)) + rng.normal(0, noise, rgb.shape)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 # %% ../nbs/01_synth.ipynb #f5c5e220
-def smooth_field(rng:np.random.Generator, shape:tuple, sigma:float) -> np.ndarray:
+def smooth_field(rng:np.random.Generator, # the random generator
+                 shape:tuple, # (H, W) of the field
+                 sigma:float, # correlation length, px
+                ) -> np.ndarray:
     "Zero-mean, unit-variance random field with correlation length `sigma` pixels"
     f = max(1, int(sigma // 4))
     small = ndi.gaussian_filter(rng.standard_normal((shape[0] // f + 4, shape[1] // f + 4)), sigma / f, mode='wrap')
@@ -61,8 +70,14 @@ def smooth_field(rng:np.random.Generator, shape:tuple, sigma:float) -> np.ndarra
     return ((big - big.mean()) / (big.std() + 1e-8)).astype(np.float32)
 
 # %% ../nbs/01_synth.ipynb #1842d3a9
-def fibre_texture(rng:np.random.Generator, theta:np.ndarray, along:float, across:float, wave:float) -> np.ndarray:
-    "Unit-variance fibre texture following the angle field `theta`: fibres `along` px long, `across` px thick, bent by `wave` px"
+def fibre_texture(rng:np.random.Generator, # the random generator
+                  theta:np.ndarray, # the fibre angle field (H, W), radians
+                  along:float, # fibre length, px
+                  across:float, # fibre thickness, px
+                  wave:float, # bending amplitude, px
+                 ) -> np.ndarray:
+    ("Unit-variance fibre texture following the angle field `theta`: fibres `along` px long, `across` px thick, "
+     "bent by `wave` px")
     shape = theta.shape
     ky, kx = np.meshgrid(np.fft.fftfreq(shape[0]), np.fft.fftfreq(shape[1]), indexing='ij')
     F = np.fft.fft2(rng.standard_normal(shape))
@@ -81,9 +96,12 @@ def fibre_texture(rng:np.random.Generator, theta:np.ndarray, along:float, across
 @dataclass
 class Section:
     "The geometry of one tissue section"
-    fields: dict          # smooth fields (H, W): tissue, epi, fat, lumen, het (expression), theta (fibre angle), fib (fibres)
+    # smooth fields (H, W): tissue, epi, fat, lumen, het (expression), theta (fibre angle), fib (fibres)
+    fields: dict
     thr: dict             # thresholds turning fields into regions
-    nuc: dict             # per nucleus: x, y, a, b (semi-axes, px), ang, dark, kind (0 tumour, 1 stromal, 2 lymphocyte); tumour expression: pos, inten, comp, phase
+    # per nucleus: x, y, a, b (semi-axes, px), ang, dark, kind (0 tumour, 1 stromal, 2 lymphocyte);
+    # tumour expression: pos, inten, comp, phase
+    nuc: dict
     fat_pts: np.ndarray   # adipocyte centres (N, 2) as x, y
 
     def masks(self) -> dict:
@@ -98,7 +116,11 @@ class Section:
 # %% ../nbs/01_synth.ipynb #99ce1f22
 def _thr(x, frac): return np.quantile(x, 1 - frac) if frac > 0 else np.inf
 
-def tissue_fields(rng:np.random.Generator, size:int, level:int, um:float) -> tuple[dict, dict]:
+def tissue_fields(rng:np.random.Generator, # the random generator
+                  size:int, # patch size, px
+                  level:int, # HER2 level 0..3
+                  um:float, # pixels per micron
+                 ) -> tuple[dict, dict]:
     "Random fields and thresholds of a `size` px patch at HER2 `level`; `um` is pixels per micron"
     shape = (size, size)
     fields = dict(tissue=smooth_field(rng, shape, 60 * um), epi=smooth_field(rng, shape, 25 * um),
@@ -120,9 +142,15 @@ def _poisson(rng, shape, density):
 
 def _at(a, x, y):
     "Values of the map `a` at points `x`, `y` (clipped to the map)"
-    return a[np.clip(np.asarray(y).astype(int), 0, a.shape[0] - 1), np.clip(np.asarray(x).astype(int), 0, a.shape[1] - 1)]
+    return a[np.clip(np.asarray(y).astype(int), 0, a.shape[0] - 1),
+             np.clip(np.asarray(x).astype(int), 0, a.shape[1] - 1)]
 
-def tumour_nuclei(rng:np.random.Generator, epi:np.ndarray, level:int, um:float, n:int|None=None) -> dict:
+def tumour_nuclei(rng:np.random.Generator, # the random generator
+                  epi:np.ndarray, # the epithelium mask (H, W)
+                  level:int, # HER2 level 0..3
+                  um:float, # pixels per micron
+                  n:int|None=None, # that many new nuclei at random places; None: fill `epi`
+                 ) -> dict:
     "Tumour nuclei filling the mask `epi` on a jittered hex grid; or, with `n`, `n` new ones at random places"
     s = (12.5 - 0.9 * level) * um
     if n is None:
@@ -140,7 +168,11 @@ def tumour_nuclei(rng:np.random.Generator, epi:np.ndarray, level:int, um:float, 
     return dict(x=pts[:, 0], y=pts[:, 1], a=a, b=b, ang=rng.uniform(0, np.pi, k),
                 dark=rng.uniform(0.6, 0.9, k) * (1 + 0.05 * level), kind=np.zeros(k, int))
 
-def stromal_nuclei(rng:np.random.Generator, masks:dict, theta:np.ndarray, um:float) -> dict:
+def stromal_nuclei(rng:np.random.Generator, # the random generator
+                   masks:dict, # the regions of `Section.masks`
+                   theta:np.ndarray, # the fibre angle field (H, W), radians
+                   um:float, # pixels per micron
+                  ) -> dict:
     "Fibroblast nuclei (spindles along the fibres) in stroma and lymphocytes (small, round, dark) in tissue"
     s = _poisson(rng, theta.shape, 1 / (28 * um)**2); s = s[_at(masks['stroma'], s[:, 0], s[:, 1])]
     l = _poisson(rng, theta.shape, 1 / (70 * um)**2); l = l[_at(masks['tissue'] & ~masks['lumen'], l[:, 0], l[:, 1])]
@@ -157,7 +189,10 @@ def cat_nuclei(*ds:dict) -> dict:
     return {k: np.concatenate([d[k] for d in ds]) for k in ds[0]}
 
 # %% ../nbs/01_synth.ipynb #734de427
-def draw_ellipses(shape:tuple, nuc:dict, values) -> np.ndarray:
+def draw_ellipses(shape:tuple, # (H, W) of the map
+                  nuc:dict, # nucleus table: x, y, a, b, ang
+                  values, # the value of each ellipse
+                 ) -> np.ndarray:
     "A map with one filled ellipse per nucleus of `nuc` at its value in `values`; overlaps keep the max"
     out = np.zeros(shape, np.float32)
     h, w = shape
@@ -174,12 +209,17 @@ def draw_ellipses(shape:tuple, nuc:dict, values) -> np.ndarray:
 # %% ../nbs/01_synth.ipynb #e64cd85a
 LEVELS = ('0', '1+', '2+', '3+')
 
-EXPRESSION = {0: ((0.0, 0.08), 0.12, (0.2, 0.5)),   # level: ((positive fraction range), intensity, (completeness range))
+# level: ((positive fraction range), intensity, (completeness range))
+EXPRESSION = {0: ((0.0, 0.08), 0.12, (0.2, 0.5)),
               1: ((0.3, 0.7), 0.4, (0.3, 0.6)),
               2: ((0.55, 0.9), 0.75, (0.75, 1.0)),
               3: ((0.85, 1.0), 1.25, (1.0, 1.0))}
 
-def express(rng:np.random.Generator, nuc:dict, het:np.ndarray, level:int):
+def express(rng:np.random.Generator, # the random generator
+            nuc:dict, # nucleus table, changed in place
+            het:np.ndarray, # the heterogeneity field (H, W)
+            level:int, # HER2 level 0..3
+           ):
     "Draw the HER2 membrane expression of the tumour cells in `nuc` (in place): pos, inten, comp, phase"
     (f0, f1), inten, (c0, c1) = EXPRESSION[level]
     k = len(nuc['x'])
@@ -194,7 +234,10 @@ def express(rng:np.random.Generator, nuc:dict, het:np.ndarray, level:int):
     nuc['phase'][t] = rng.uniform(0, 2 * np.pi, n)
 
 # %% ../nbs/01_synth.ipynb #b5c9a91d
-def membrane_dab(nuc:dict, epi:np.ndarray, um:float) -> np.ndarray:
+def membrane_dab(nuc:dict, # nucleus table with expression (`express`)
+                 epi:np.ndarray, # the epithelium mask (H, W)
+                 um:float, # pixels per micron
+                ) -> np.ndarray:
     "DAB concentration on the membranes of the tumour cells of `nuc` inside the mask `epi`"
     dab = np.zeros(epi.shape, np.float32)
     t = np.flatnonzero(nuc['kind'] == 0)
@@ -210,7 +253,11 @@ def membrane_dab(nuc:dict, epi:np.ndarray, um:float) -> np.ndarray:
     return dab
 
 # %% ../nbs/01_synth.ipynb #7f603160
-def section(rng:np.random.Generator, size:int, level:int, um:float) -> Section:
+def section(rng:np.random.Generator, # the random generator
+            size:int, # patch size, px
+            level:int, # HER2 level 0..3
+            um:float, # pixels per micron
+           ) -> Section:
     "A random tissue section of `size` px at HER2 `level`"
     fields, thr = tissue_fields(rng, size, level, um)
     sec = Section(fields, thr, {}, np.zeros((0, 2)))
@@ -228,8 +275,12 @@ def _fat_walls(pts, fat, um):
     out[pix[:, 0], pix[:, 1]] = np.exp(-((d[:, 1] - d[:, 0]) / (0.8 * um))**2)
     return out
 
-def stain_maps(rng:np.random.Generator, sec:Section, um:float) -> dict:
-    "Concentration maps of a section: nuclei (with chromatin texture), epithelium, stroma fibres, fat walls, membrane DAB, tissue"
+def stain_maps(rng:np.random.Generator, # the random generator
+               sec:Section, # the section
+               um:float, # pixels per micron
+              ) -> dict:
+    ("Concentration maps of a section: nuclei (with chromatin texture), epithelium, stroma fibres, fat walls, "
+     "membrane DAB, tissue")
     m = sec.masks()
     shape = m['tissue'].shape
     chromatin = ndi.gaussian_filter(0.75 + 0.5 / (1 + np.exp(-2 * rng.standard_normal(shape))), 0.5)
@@ -238,21 +289,32 @@ def stain_maps(rng:np.random.Generator, sec:Section, um:float) -> dict:
                 fat=_fat_walls(sec.fat_pts, m['fat'], um), dab=membrane_dab(sec.nuc, m['epi'], um),
                 tissue=m['tissue'].astype(np.float32))
 
-def he_stains(mp:dict, k:dict) -> dict:
+def he_stains(mp:dict, # stain maps (`stain_maps`)
+              k:dict, # per-image stain gains
+             ) -> dict:
     "H&E concentrations from stain maps `mp` and per-image gains `k`"
     return dict(H=k['H'] * (mp['nuclei'] + 0.1 * mp['epi'] + 0.08 * mp['stroma'] + 0.08 * mp['fat']),
                 E=k['E'] * (0.25 * mp['stroma_mask'] + 0.55 * mp['stroma'] + 0.4 * mp['epi'] + 0.5 * mp['fat']
                             + 0.1 * (mp['nuclei'] > 0.3)))
 
-def ihc_stains(mp:dict, k:dict) -> dict:
+def ihc_stains(mp:dict, # stain maps (`stain_maps`)
+               k:dict, # per-image stain gains
+              ) -> dict:
     "IHC (hematoxylin counterstain + DAB) concentrations from stain maps `mp` and per-image gains `k`"
     return dict(H=k['Hc'] * (mp['nuclei'] + 0.02 * mp['epi'] + 0.1 * mp['fat']),
                 DAB=k['DAB'] * mp['dab'] + 0.05 * mp['stroma'] + 0.03 * mp['tissue'])
 
 # %% ../nbs/01_synth.ipynb #6825b358
-def adjacent_section(rng:np.random.Generator, sec:Section, level:int, um:float,
-                     shift:float=4., elastic:float=2.5, turnover:float=0.12) -> tuple[Section, dict]:
-    "The next section: `sec` shifted (up to `shift` µm), deformed (`elastic` µm), with `turnover` of its nuclei replaced"
+def adjacent_section(rng:np.random.Generator, # the random generator
+                     sec:Section, # the section cut before
+                     level:int, # HER2 level 0..3
+                     um:float, # pixels per micron
+                     shift:float=4., # largest shift, µm
+                     elastic:float=2.5, # amplitude of the elastic deformation, µm
+                     turnover:float=0.12, # fraction of the nuclei replaced
+                    ) -> tuple[Section, dict]:
+    ("The next section: `sec` shifted (up to `shift` µm), deformed (`elastic` µm), "
+     "with `turnover` of its nuclei replaced")
     shape = sec.fields['tissue'].shape
     sh = rng.uniform(-shift, shift, 2) * um
     dx = sh[0] + elastic * um * smooth_field(rng, shape, 40 * um)
@@ -263,7 +325,8 @@ def adjacent_section(rng:np.random.Generator, sec:Section, level:int, um:float,
     nuc['x'], nuc['y'] = nuc['x'] + _at(dx, nuc['x'], nuc['y']), nuc['y'] + _at(dy, nuc['x'], nuc['y'])
     keep = rng.random(len(nuc['x'])) > turnover
     fx, fy = sec.fat_pts[:, 0], sec.fat_pts[:, 1]
-    adj = Section(fields, sec.thr, {k: v[keep] for k, v in nuc.items()}, np.c_[fx + _at(dx, fx, fy), fy + _at(dy, fx, fy)])
+    adj = Section(fields, sec.thr, {k: v[keep] for k, v in nuc.items()},
+                  np.c_[fx + _at(dx, fx, fy), fy + _at(dy, fx, fy)])
     new = tumour_nuclei(rng, adj.masks()['epi'], level, um, n=int(turnover * (sec.nuc['kind'] == 0).sum()))
     express(rng, new, fields['het'], level)
     adj.nuc = cat_nuclei(adj.nuc, new)
@@ -272,7 +335,8 @@ def adjacent_section(rng:np.random.Generator, sec:Section, level:int, um:float,
 # %% ../nbs/01_synth.ipynb #dcb7c4ec
 @dataclass
 class SynthPair:
-    "One generated pair: H&E, IHC of the adjacent section, oracle IHC of the same section (uint8 H x W x 3), and how it was made"
+    ("One generated pair: H&E, IHC of the adjacent section, oracle IHC of the same section (uint8 H x W x 3), "
+     "and how it was made")
     he: np.ndarray
     ihc: np.ndarray
     oracle: np.ndarray
@@ -315,7 +379,10 @@ def _write_pair(item, out, size, mpp):
     for kind, im in (('HE', p.he), ('IHC', p.ihc), ('IHC_oracle', p.oracle)): save_png(im, out/kind/split/name)
     return dict(name=name, index=i, split=split, seed=f'{seed},{i}', **p.meta)
 
-def synth_plan(n:int, seed:int=0, test_frac:float=0.2) -> list[tuple]:
+def synth_plan(n:int, # number of pairs
+               seed:int=0, # dataset seed
+               test_frac:float=0.2, # fraction of pairs in the test split
+              ) -> list[tuple]:
     "(index, split, level, seed) of each of `n` pairs: balanced levels, a level-stratified test split"
     rng = np.random.default_rng(seed)
     levels = np.empty(n, int); levels[rng.permutation(n)] = np.arange(n) % 4
@@ -342,7 +409,8 @@ def make_synthetic(out:str|Path, # dataset folder to write
     out = Path(out)
     if n < 1 or size < 32: raise ValueError(f'need n >= 1 pairs of size >= 32 px, got n={n}, size={size}')
     if not _replaceable(out):
-        raise FileExistsError(f'{out} exists and is not a synthetic dataset (no meta.csv): choose an empty or new folder')
+        raise FileExistsError(f'{out} exists and is not a synthetic dataset (no meta.csv): '
+                              f'choose an empty or new folder')
     tmp = out.with_name(f'.{out.name}.partial')
     shutil.rmtree(tmp, ignore_errors=True)
     for kind in ('HE', 'IHC', 'IHC_oracle'):

@@ -80,7 +80,10 @@ def run_path(name:str, # the run's name: letters, digits and ._+- (not starting 
     return p
 
 # %% ../nbs/04_training.ipynb #06b99b22
-def decay_factor(epoch:int, n_const:int, n_decay:int) -> float:
+def decay_factor(epoch:int, # the epoch, 0-based
+                 n_const:int, # epochs at the full learning rate
+                 n_decay:int, # epochs of linear decay after them
+                ) -> float:
     "Learning-rate factor of `epoch` (0-based): 1 for `n_const` epochs, then linear down over `n_decay` epochs"
     return 1 - max(0, epoch + 1 - n_const) / (n_decay + 1)
 
@@ -107,8 +110,9 @@ class History(CSVLogger):
             old = pd.read_csv(f)
             keep = old[old.epoch < self.start_epoch] if 'epoch' in old else old.iloc[:0]
         with atomic_path(f) as tmp:
-            tmp.write_text(','.join(self.recorder.metric_names) + '\n' + ''.join(','.join(map(str, r)) + '\n' for r in
-                                                                               (keep.values.tolist() if len(keep) else [])))
+            tmp.write_text(','.join(self.recorder.metric_names) + '\n' +
+                           ''.join(','.join(map(str, r)) + '\n'
+                                   for r in (keep.values.tolist() if len(keep) else [])))
         self.file = f.open('a')
         self.old_logger, self.learn.logger = self.logger, self._write_line
 
@@ -119,7 +123,9 @@ class History(CSVLogger):
     def after_fit(self):
         if is_main(): super().after_fit()
 
-def plot_history(csv:str|Path, skip=('epoch', 'time')):
+def plot_history(csv:str|Path, # a `history.csv` of `History`
+                 skip=('epoch', 'time'), # columns not to plot
+                ):
     "Loss and metric curves of a `history.csv`, one panel per column"
     h = pd.read_csv(csv)
     cols = [c for c in h.columns if c not in skip]
@@ -166,8 +172,12 @@ def previous(path:str|Path) -> Path:
     path = Path(path)
     return path.with_name(f'{path.stem}.prev{path.suffix}')
 
-def save_checkpoint(learn:Learner, path:str|Path, epoch:int, **extra):
-    "Save model, optimizer state and `epoch` (the next epoch to run) to `path`, atomically; the old one becomes `previous(path)`"
+def save_checkpoint(learn:Learner, # the learner whose model and optimizer are saved
+                    path:str|Path, # the checkpoint file
+                    epoch:int, # the next epoch to run
+                    **extra):
+    ("Save model, optimizer state and `epoch` (the next epoch to run) to `path`, atomically; "
+     "the old one becomes `previous(path)`")
     state = dict(model=learn.model.state_dict(), opt=_plain(learn.opt.state_dict()) if learn.opt is not None else None,
                  epoch=epoch, **extra)
     path = Path(path)
@@ -182,12 +192,18 @@ def read_checkpoint(path:str|Path) -> dict:
     "The dict of a checkpoint file, loaded with `weights_only=True`; `CheckpointError` naming the file if it cannot be"
     try: return torch.load(path, map_location='cpu', weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
-        code = isinstance(e, pickle.UnpicklingError) and zipfile.is_zipfile(path)   # a whole torch file, with objects in it
-        why = ('is not a checkpoint of ihc_nb (it holds pickled objects, not only tensors): it will not be unpickled' if code
+        # a whole torch file, with objects in it
+        code = isinstance(e, pickle.UnpicklingError) and zipfile.is_zipfile(path)
+        why = ('is not a checkpoint of ihc_nb (it holds pickled objects, not only tensors): '
+               'it will not be unpickled' if code
                else f'cannot be read, it is truncated or corrupt ({str(e).splitlines()[0][:60]})')
         raise CheckpointError(f'{path} {why}') from None
 
-def load_checkpoint(learn:Learner, path:str|Path, with_opt:bool=True, strict:bool=True) -> dict:
+def load_checkpoint(learn:Learner, # the learner to load into
+                    path:str|Path, # a `save_checkpoint` file
+                    with_opt:bool=True, # also load the optimizer state
+                    strict:bool=True, # the model's keys must match exactly
+                   ) -> dict:
     "Load a `save_checkpoint` file into `learn` (weights only); returns the checkpoint dict"
     ck = read_checkpoint(path)
     learn.model.load_state_dict(ck['model'], strict=strict)
@@ -207,8 +223,11 @@ class Checkpoint(Callback):
         if is_main(): save_checkpoint(self.learn, self.folder/'last.pth', self.epoch + 1)
 
 # %% ../nbs/04_training.ipynb #4c36a5f1
-def resume_from(learn:Learner, folder:str|Path) -> int:
-    "Load the newest readable checkpoint of `folder` (`last.pth`, else the one before it) into `learn`; its epoch (0: none)"
+def resume_from(learn:Learner, # the learner to load into
+                folder:str|Path, # the checkpoints folder of a run
+               ) -> int:
+    ("Load the newest readable checkpoint of `folder` (`last.pth`, else the one before it) into `learn`; "
+     "its epoch (0: none)")
     last = Path(folder)/'last.pth'
     for gone in remove_stale_temps(folder): print(f'removed {gone.name}, left by a killed save')
     errors = []
@@ -218,13 +237,22 @@ def resume_from(learn:Learner, folder:str|Path) -> int:
         except CheckpointError as e: errors.append(str(e)); continue
         if errors: print(f'note: {errors[0]}; resuming from the checkpoint before it, {p.name}')
         return ck['epoch']
-    if errors: raise CheckpointError(' and '.join(errors) + ': start the run over (--restart, resume=False) or choose another run name')
+    if errors: raise CheckpointError(' and '.join(errors) + ': start the run over (--restart, resume=False) '
+                                     'or choose another run name')
     return 0
 
 # %% ../nbs/04_training.ipynb #6a8ff412
-def fit_resumable(learn:Learner, run:str|Path, lr:float, n_const:int, n_decay:int=0,
-                  resume:bool=True, save_every:int|None=None, cbs=None) -> int:
-    "Train with constant-then-linear-decay LR, writing `history.csv` and `checkpoints/last.pth` in the run folder; returns the epoch resumed at"
+def fit_resumable(learn:Learner, # the learner to train
+                  run:str|Path, # the run folder (`run_path`)
+                  lr:float, # the learning rate of the constant phase
+                  n_const:int, # epochs at `lr`
+                  n_decay:int=0, # epochs of linear decay after them
+                  resume:bool=True, # continue from the run's last checkpoint if there is one
+                  save_every:int|None=None, # also checkpoint every that many training batches
+                  cbs=None, # more callbacks for the fit
+                 ) -> int:
+    ("Train with constant-then-linear-decay LR, writing `history.csv` and `checkpoints/last.pth` in the run folder; "
+     "returns the epoch resumed at")
     run = Path(run); learn.path, learn.model_dir = run, 'checkpoints'
     start = resume_from(learn, run/'checkpoints') if resume else 0
     if start: print(f'resuming {run.name} at epoch {start + 1} from {run/"checkpoints"}')
@@ -239,8 +267,12 @@ def fit_resumable(learn:Learner, run:str|Path, lr:float, n_const:int, n_decay:in
     return start
 
 # %% ../nbs/04_training.ipynb #a6069bfb
-def run_settings(dataset:str, method_defaults:dict|None=None, optional=('load_size', 'valid_n'), **given) -> dict:
-    "`given` with every None filled from the dataset's own settings, else `method_defaults`, else settings.ini's [DEFAULT]; only `optional` keys may stay None"
+def run_settings(dataset:str, # a dataset name or folder (`dataset_spec`)
+                 method_defaults:dict|None=None, # the method's own defaults, below the dataset's settings
+                 optional=('load_size', 'valid_n'), # keys that may stay None
+                 **given) -> dict:
+    ("`given` with every None filled from the dataset's own settings, else `method_defaults`, "
+     "else settings.ini's [DEFAULT]; only `optional` keys may stay None")
     spec, md = dataset_spec(dataset), method_defaults or {}
     def pick(k, v):
         if v is not None: return v
@@ -248,5 +280,6 @@ def run_settings(dataset:str, method_defaults:dict|None=None, optional=('load_si
         return md[k]
     out = {k: pick(k, v) for k, v in given.items()}
     missing = [k for k, v in out.items() if v is None and k not in optional]
-    if missing: raise ValueError(f'{dataset}: no value for {missing}: pass them or add them to its settings.ini section')
+    if missing: raise ValueError(f'{dataset}: no value for {missing}: '
+                                 f'pass them or add them to its settings.ini section')
     return out

@@ -15,17 +15,22 @@ import torch.nn.functional as F
 __all__ = ['wavelet_filters', 'dwt', 'idwt', 'Scale', 'WTConv2d', 'WTResBlock', 'VMFE', 'ConvGRU', 'MSFPM']
 
 # %% ../nbs/05_vmfe.ipynb #3786a8a9
-def wavelet_filters(wavelet:str='db1', dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+def wavelet_filters(wavelet:str='db1', # an orthogonal pywt wavelet name
+                    dtype=torch.float32, # the filters' dtype
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
     "2-D analysis and synthesis filters (4, L, L) of an orthogonal `wavelet`, bands ordered LL, HL, LH, HH"
     w = pywt.Wavelet(wavelet)
-    if not w.orthogonal: raise ValueError(f'WTConv needs an orthogonal wavelet (db*, sym*, coif*, haar), not {wavelet!r}')
+    if not w.orthogonal:
+        raise ValueError(f'WTConv needs an orthogonal wavelet (db*, sym*, coif*, haar), not {wavelet!r}')
     def bank(lo, hi):
         lo, hi = torch.tensor(lo, dtype=dtype), torch.tensor(hi, dtype=dtype)
         return torch.stack([torch.outer(a, b) for a, b in ((lo, lo), (hi, lo), (lo, hi), (hi, hi))])
     return bank(w.dec_lo[::-1], w.dec_hi[::-1]), bank(w.rec_lo, w.rec_hi)
 
 # %% ../nbs/05_vmfe.ipynb #a64fdb95
-def dwt(x:torch.Tensor, filters:torch.Tensor) -> torch.Tensor:
+def dwt(x:torch.Tensor, # images (B, C, H, W), H and W even
+        filters:torch.Tensor, # analysis filters (4, L, L) of `wavelet_filters`
+       ) -> torch.Tensor:
     "One level of the 2-D wavelet transform of `x` (B, C, H, W), H and W even: (B, C, 4, H/2, W/2)"
     b, c, h, w = x.shape
     L = filters.shape[-1]
@@ -33,11 +38,14 @@ def dwt(x:torch.Tensor, filters:torch.Tensor) -> torch.Tensor:
     y = F.conv2d(x, filters.to(x.dtype)[:, None].repeat(c, 1, 1, 1), stride=2, groups=c)
     return y.reshape(b, c, 4, h // 2, w // 2)
 
-def idwt(s:torch.Tensor, filters:torch.Tensor) -> torch.Tensor:
+def idwt(s:torch.Tensor, # sub-bands (B, C, 4, h, w) of `dwt`
+         filters:torch.Tensor, # synthesis filters (4, L, L) of `wavelet_filters`
+        ) -> torch.Tensor:
     "The inverse of `dwt`: sub-bands (B, C, 4, h, w) to (B, C, 2h, 2w)"
     b, c, _, h, w = s.shape
     L = filters.shape[-1]
-    x = F.conv_transpose2d(s.reshape(b, 4 * c, h, w), filters.to(s.dtype)[:, None].repeat(c, 1, 1, 1), stride=2, groups=c)
+    x = F.conv_transpose2d(s.reshape(b, 4 * c, h, w), filters.to(s.dtype)[:, None].repeat(c, 1, 1, 1),
+                           stride=2, groups=c)
     if L > 2:   # fold the periodic overhang back onto the start
         x[..., :L - 2, :] += x[..., 2 * h:, :]
         x[..., :, :L - 2] += x[..., :, 2 * w:]
@@ -62,7 +70,8 @@ class WTConv2d(nn.Module):
         self.register_buffer('rec', rec, persistent=False)
         self.base_conv = nn.Conv2d(ch, ch, kernel_size, padding='same', groups=ch, bias=bias)
         self.base_scale = Scale(ch, 1.)
-        self.wavelet_convs = nn.ModuleList(nn.Conv2d(4 * ch, 4 * ch, kernel_size, padding='same', groups=4 * ch, bias=False)
+        self.wavelet_convs = nn.ModuleList(nn.Conv2d(4 * ch, 4 * ch, kernel_size, padding='same', groups=4 * ch,
+                                                     bias=False)
                                            for _ in range(levels))
         self.wavelet_scale = nn.ModuleList(Scale(4 * ch, 0.1) for _ in range(levels))
 
@@ -98,8 +107,9 @@ class VMFE(nn.Module):
     "Virtual multi-scale feature extractor: [X1, X2, X3] at scales 1, 1/2, 1/4 with `ngf`, 2`ngf`, 4`ngf` channels"
     def __init__(self, ngf:int=64, wavelet:str='db1', in_ch:int=3):
         super().__init__()
-        self.stem = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(in_ch, ngf, 3, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-                                  WTConv2d(ngf, 7, levels=3, wavelet=wavelet), nn.BatchNorm2d(ngf), nn.ReLU(True))
+        self.stem = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(in_ch, ngf, 3, bias=False), nn.BatchNorm2d(ngf),
+                                  nn.ReLU(True), WTConv2d(ngf, 7, levels=3, wavelet=wavelet), nn.BatchNorm2d(ngf),
+                                  nn.ReLU(True))
         self.down1 = nn.Sequential(WTResBlock(ngf, 2 * ngf, 2, wavelet), WTResBlock(2 * ngf, 2 * ngf, 1, wavelet))
         self.down2 = nn.Sequential(WTResBlock(2 * ngf, 4 * ngf, 2, wavelet), WTResBlock(4 * ngf, 4 * ngf, 1, wavelet))
 
