@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SETTINGS_NAME', 'WEIGHTS', 'UserError', 'user_errors', 'SettingsError', 'find_settings', 'read_settings', 'coerce',
-           'DatasetSpec', 'list_datasets', 'dataset_spec', 'weights_dir', 'runs_dir', 'WeightsMissing',
+__all__ = ['SETTINGS_NAME', 'NUMBERS', 'WEIGHTS', 'UserError', 'user_errors', 'SettingsError', 'find_settings', 'read_settings',
+           'coerce', 'DatasetSpec', 'list_datasets', 'dataset_spec', 'weights_dir', 'runs_dir', 'WeightsMissing',
            'torch_hub_checkpoints', 'find_weights', 'bci_sample_path']
 
 # %% ../nbs/00_settings.ipynb #afe1e501
@@ -56,7 +56,9 @@ def read_settings(path:str|Path|None=None, # see `find_settings`
     raw = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=('#',), default_section='\0')
     if p is not None:
         if not p.is_file(): raise SettingsError(f'settings file {p} does not exist')
-        cfg.read(p); raw.read(p)
+        try: cfg.read(p); raw.read(p)
+        except configparser.Error as e:
+            raise SettingsError(f'{p} is not a valid settings file: {" ".join(str(e).split())}') from None
     cfg.path = p
     cfg.own = {s: set(raw.options(s)) for s in raw.sections()}   # the keys each section sets itself
     return cfg
@@ -100,13 +102,23 @@ def list_datasets(cfg:configparser.ConfigParser|None=None) -> list[str]:
     cfg = cfg or read_settings()
     return [s for s in cfg.sections() if s != _GLOBAL]
 
+NUMBERS = ('load_size', 'crop', 'batch_size', 'lr', 'epochs', 'epochs_decay', 'valid_n', 'encoder_crop',
+           'encoder_batch_size', 'encoder_epochs', 'encoder_epochs_decay', 'synth_n', 'synth_size', 'synth_seed')
+
+def _numbers(cfg, name, values:dict) -> dict:
+    "`values`, after checking that the keys of `NUMBERS` hold numbers (or nothing)"
+    bad = {k: v for k, v in values.items() if k in NUMBERS and not isinstance(v, (int, float, type(None)))}
+    if bad: raise SettingsError(f"{cfg.path}: [{name}] " + ', '.join(f'{k} = {v!r}' for k, v in bad.items()) +
+                                ' is not a number: write a number, or leave the key out to use [DEFAULT]\'s')
+    return values
+
 def _spec_from_section(cfg, name):
     sec = dict(cfg[name])
     root = cfg.path.parent if cfg.path else Path.cwd()
     if not sec.get('path'): raise SettingsError(f'[{name}] in {cfg.path} has no `path`')
     path = Path(sec.pop('path')).expanduser()
     return DatasetSpec(name, path if path.is_absolute() else root/path, coerce(sec.pop('layout', '')),
-                       coerce(sec.pop('marker', '')), {k: coerce(v) for k,v in sec.items()}, section=name,
+                       coerce(sec.pop('marker', '')), _numbers(cfg, name, {k: coerce(v) for k,v in sec.items()}), section=name,
                        own=cfg.own.get(name, set()))
 
 def dataset_spec(name_or_path:str|Path, # a section of settings.ini (`bci`, `mist-her2`, ...) or a folder

@@ -23,7 +23,7 @@ def lab(tmp_path_factory):
 
 
 BAD = [  # (command line, what the one line must name)
-    ('ihc-synth --out {lab}/syn2 --n -1', '--n'),
+    ('ihc-synth --out {lab}/syn2 --n -1', 'n=-1'),
     ('ihc-check-data nosuch-dataset', 'nosuch-dataset'),
     ('ihc-check-data {lab}/missing-folder', 'missing-folder'),
     ('ihc-check-data ds --layout weird', 'weird'),
