@@ -164,7 +164,12 @@ class SlideJob:
         sy, sx = self.mask.shape[0] / self.height, self.mask.shape[1] / self.width
         return bool(self.mask[int(y * sy):int(np.ceil((y + t) * sy)), int(x * sx):int(np.ceil((x + t) * sx))].any())
 
-def open_job(stainer:Stainer, src:Path, level:int|None=None, mpp:float|None=None, background:str='copy') -> SlideJob:
+def open_job(stainer:Stainer, # the model: its tile, overlap and pixel size
+             src:Path, # the H&E slide
+             level:int|None=None, # the level to stain (default: the one nearest `mpp`)
+             mpp:float|None=None, # ...or the microns per pixel (default: the model's, else level 0)
+             background:str='copy', # recorded in the request: 'copy' or 'white'
+            ) -> SlideJob:
     "Open the slide `src` at `level`, or nearest `mpp` (default: the model's pixel size), and find its tissue"
     slide = open_slide(src)
     lv = choose_level(slide, level, stainer.config.get('mpp') if mpp is None and level is None else mpp)
@@ -176,7 +181,10 @@ def open_job(stainer:Stainer, src:Path, level:int|None=None, mpp:float|None=None
     return SlideJob(src, slide, lv, w, h, mask, request)
 
 # %% ../nbs/18_wsi.ipynb #1cdb6cff
-def resume_rows(work:Path, request:dict, blender:RowBlender, resume:bool=True) -> tuple[np.ndarray, int]:
+def resume_rows(work:Path, # the run's `.<output>.partial/` folder
+                request:dict, # what this run asks (`SlideJob.request`)
+                blender:RowBlender, # restored to the saved partial rows when resuming
+                resume:bool=True) -> tuple[np.ndarray, int]:
     "The level-0 array in `work` and the first tile row to stain: where a run of the same `request` stopped, else 0"
     state = work/'state.npz'
     if resume and state.exists():
@@ -187,7 +195,9 @@ def resume_rows(work:Path, request:dict, blender:RowBlender, resume:bool=True) -
     shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
     return np.lib.format.open_memmap(work/'level0.npy', 'w+', np.uint8, (request['height'], request['width'], 3)), 0
 
-def commit_row(out:np.ndarray, work:Path, rows_done:int, request:dict, blender:RowBlender):
+def commit_row(out:np.ndarray, # the level-0 array
+               work:Path, rows_done:int, # the tile rows done, this one included
+               request:dict, blender:RowBlender):
     "Write the image rows the current tile row finished into `out`, then record how far the run got"
     top, final = blender.done()
     out[top:top + len(final)] = np.round(final).astype(np.uint8)
@@ -197,8 +207,12 @@ def commit_row(out:np.ndarray, work:Path, rows_done:int, request:dict, blender:R
         np.savez(f, rows_done=rows_done, request=json.dumps(request), top=s['top'], num=s['num'], den=s['den'])
 
 # %% ../nbs/18_wsi.ipynb #c42a79d5
-def stain_row(stainer:Stainer, job:SlideJob, blender:RowBlender, r:int, pool:ThreadPoolExecutor,
-              background:str='copy') -> int:
+def stain_row(stainer:Stainer, job:SlideJob,
+              blender:RowBlender, # the feathered blender of the level, `start_row`ed here
+              r:int, # the tile row
+              pool:ThreadPoolExecutor, # threads reading the tiles
+              background:str='copy', # the glass: 'copy' it or make it 'white'
+             ) -> int:
     "Stain tile row `r` of `job` into `blender`: tissue tiles by `stainer`, glass copied or white; tiles stained"
     y, t, bs = blender.ys[r], stainer.tile, stainer.batch_size
     blender.start_row(r)
@@ -211,8 +225,11 @@ def stain_row(stainer:Stainer, job:SlideJob, blender:RowBlender, r:int, pool:Thr
     return len(todo)
 
 # %% ../nbs/18_wsi.ipynb #3b6cbf91
-def write_stained(job:SlideJob, stainer:Stainer, out:np.ndarray, dst:Path, work:Path, compression:str='jpeg',
-                  quality:int=95) -> Path:
+def write_stained(job:SlideJob, stainer:Stainer,
+                  out:np.ndarray, # the stained level (H, W, 3) uint8, a memmap
+                  dst:Path, # the pyramidal BigTIFF to write
+                  work:Path, # where the lower levels are kept while writing
+                  compression:str='jpeg', quality:int=95) -> Path:
     "Write the stained level `out` of `job` as the pyramidal BigTIFF `dst`, pixel size and provenance carried over"
     base = slide_mpp(job.slide)
     desc = json.dumps(dict(ihc_nb=ihc_nb.__version__, method=stainer.config['method'],
