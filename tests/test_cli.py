@@ -79,7 +79,8 @@ def test_check_data_undersized(synth):
 
 
 def test_check_data_missing_dataset(tmp_path):
-    (tmp_path/'settings.ini').write_text('[bci]\npath = data/BCI_dataset\nlayout = bci\nsource = https://bupt-ai-cz.github.io/BCI/\n')
+    (tmp_path/'settings.ini').write_text('[bci]\npath = data/BCI_dataset\nlayout = bci\n'
+                                         'source = https://bupt-ai-cz.github.io/BCI/\n')
     r = run('ihc-check-data', 'bci', env=dict(IHC_NB_SETTINGS=str(tmp_path/'settings.ini')))
     assert r.returncode == 1
     assert f'no bci dataset at {tmp_path}/data/BCI_dataset' in r.stderr
@@ -89,7 +90,8 @@ def test_check_data_missing_dataset(tmp_path):
 
 
 def test_synthetic_generated_on_first_use(tmp_path):
-    (tmp_path/'settings.ini').write_text('[synthetic]\npath = data/synthetic\nlayout = bci\nsynth_n = 4\nsynth_size = 48\nsynth_seed = 2\n')
+    (tmp_path/'settings.ini').write_text('[synthetic]\npath = data/synthetic\nlayout = bci\n'
+                                         'synth_n = 4\nsynth_size = 48\nsynth_seed = 2\n')
     r = run('ihc-check-data', 'synthetic', env=dict(IHC_NB_SETTINGS=str(tmp_path/'settings.ini')))
     assert r.returncode == 0, r.stderr
     assert 'generating 4 synthetic pairs' in r.stderr and '4 usable pairs of 4' in r.stdout
