@@ -7,7 +7,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/data.html.md"""
 # %% ../nbs/02_data.ipynb #bd89fbc5
 from __future__ import annotations
 import hashlib, os, re, sys
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -21,18 +21,18 @@ from fastcore.parallel import parallel
 from fastcore.script import call_parse
 from PIL import Image, UnidentifiedImageError
 
-from .settings import DatasetSpec, dataset_spec, list_datasets, read_settings
+from .settings import DatasetSpec, dataset_spec
 from .synth import make_synthetic
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'LAYOUTS', 'FINDERS', 'AUGMENTS', 'DataError', 'DatasetMissing', 'Pair', 'level_of', 'Found', 'missing',
-           'find_bci', 'find_mist', 'find_aligned', 'find_paired', 'detect_layout', 'read_rgb', 'read_pair',
-           'check_pairs', 'ensure_synthetic', 'find_pairs', 'TensorHE', 'TensorIHC', 'PILHE', 'PILIHC', 'PairReader',
-           'augment_tfms', 'pair_dls', 'full_image_dl', 'check_dataset', 'format_report', 'ihc_check_data']
+__all__ = ['IMAGE_EXTS', 'LAYOUTS', 'AUGMENTS', 'DataError', 'DatasetMissing', 'Pair', 'level_of', 'Found', 'Layout',
+           'register_layout', 'missing', 'find_bci', 'find_mist', 'find_aligned', 'find_paired', 'detect_layout',
+           'read_rgb', 'read_pair', 'check_pairs', 'ensure_synthetic', 'find_pairs', 'TensorHE', 'TensorIHC', 'PILHE',
+           'PILIHC', 'PairReader', 'augment_tfms', 'pair_dls', 'full_image_dl', 'check_dataset', 'format_report',
+           'ihc_check_data']
 
 # %% ../nbs/02_data.ipynb #1a8afcc3
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp', '.webp')
-LAYOUTS = ('bci', 'mist', 'aligned', 'paired')
 _LEVEL = re.compile(r'_(0|1\+|2\+|3\+)$')
 
 class DataError(ValueError):
@@ -67,7 +67,8 @@ class Found:
     problems: list[str] = field(default_factory=list)
 
 def _images(d:Path) -> dict[str, Path]:
-    return {p.name: p for p in sorted(d.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.')}
+    return {p.name: p for p in sorted(d.iterdir())
+            if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.')}
 
 def _splits(d:Path) -> dict[str, Path]:
     "Split folders below `d` (any sub-folder holding images), or `d` itself as split 'all'"
@@ -79,7 +80,8 @@ def _match(split, he_dir, ihc_dir, root, key=lambda n: n, oracle_dir=None) -> Fo
     he = {key(n): p for n, p in _images(he_dir).items()}
     ihc = {key(n): p for n, p in _images(ihc_dir).items()} if ihc_dir.is_dir() else {}
     oracle = _images(oracle_dir) if oracle_dir is not None and oracle_dir.is_dir() else {}
-    pairs = [Pair(he[k].name, split, he[k], ihc[k], level_of(he[k].name), oracle.get(he[k].name)) for k in he if k in ihc]
+    pairs = [Pair(he[k].name, split, he[k], ihc[k], level_of(he[k].name), oracle.get(he[k].name))
+             for k in he if k in ihc]
     rel = lambda p: p.relative_to(root)
     problems = [f'{rel(he[k])} has no IHC partner in {rel(ihc_dir)}/' for k in he if k not in ihc]
     problems += [f'{rel(ihc[k])} has no H&E partner in {rel(he_dir)}/' for k in ihc if k not in he]
@@ -90,77 +92,107 @@ def _merge(founds) -> Found:
     return Found([p for f in founds for p in f.pairs], [q for f in founds for q in f.problems])
 
 # %% ../nbs/02_data.ipynb #ec61471c
-_HOWTO = dict(
-    bci='HE/{train,test}/ and IHC/{train,test}/ with the same file names in both (e.g. 00000_train_1+.png)',
-    mist='TrainValAB/{trainA,trainB,valA,valB}/ (A = H&E, B = IHC, the same file names in A and B)',
-    aligned='{train,test}/ holding H&E|IHC side-by-side images (width = 2 x height)',
-    paired='HE/ and IHC/ (optionally with train/ and test/ below each), files matched by name stem')
+@dataclass(frozen=True)
+class Layout:
+    "A dataset layout: how its folders look, how to find its pairs, how to recognise it"
+    name: str                               # its key in `LAYOUTS`, the `layout` of settings.ini and `--layout`
+    howto: str                              # the folders to create, quoted by error messages
+    find: Callable[[Path, str|None], Found] # (folder, where the data comes from) -> its pairs and problems
+    detect: Callable[[Path], bool]          # does this existing folder look like this layout?
+
+LAYOUTS: dict[str, Layout] = {}   # every layout, in the order `detect_layout` tries them
+
+def register_layout(layout:Layout):
+    "Add (or replace) `layout` in `LAYOUTS`"
+    LAYOUTS[layout.name] = layout
 
 def missing(root:Path, layout:str, what:Path|None=None, source:str|None=None) -> DatasetMissing:
     "The error for a dataset folder `what` (default `root`) that does not exist"
     what = root if what is None else what
-    msg = f'no {layout} dataset at {root}: {what} does not exist. Create {root}/ holding {_HOWTO[layout]}'
+    msg = f'no {layout} dataset at {root}: {what} does not exist. Create {root}/ holding {LAYOUTS[layout].howto}'
     return DatasetMissing(msg + (f'. The data can be obtained from {source}' if source else '') + '.')
 
 # %% ../nbs/02_data.ipynb #d72730b0
-def find_bci(root:Path, source=None) -> Found:
-    "Pairs of the BCI layout: `HE/<split>/NAME` with `IHC/<split>/NAME` (and `IHC_oracle/<split>/NAME` if present)"
-    for d in (root, root/'HE', root/'IHC'):
-        if not d.is_dir(): raise missing(root, 'bci', d, source)
-    sub = lambda kind, s: root/kind if s == 'all' else root/kind/s
-    return _merge(_match(s, d, sub('IHC', s), root, oracle_dir=sub('IHC_oracle', s)) for s, d in _splits(root/'HE').items())
-
 def _ci(d:Path, name:str) -> Path|None:
     "The sub-folder of `d` called `name`, ignoring case"
     return next((p for p in d.iterdir() if p.is_dir() and p.name.lower() == name.lower()), None) if d.is_dir() else None
 
+def _he_splits(root:Path) -> bool|None:
+    "Whether `root`'s HE/ holds split folders; None if `root` has no HE/ and IHC/ folders (any case)"
+    he, ihc = _ci(root, 'HE'), _ci(root, 'IHC')
+    return None if he is None or ihc is None else any(p.is_dir() for p in he.iterdir())
+
+def _find_he_ihc(root:Path, layout:str, source=None, key=lambda n: n, oracle:str|None=None) -> Found:
+    "Pairs of `HE/[split/]` with `IHC/[split/]` (and `<oracle>/[split/]`) by `key` of the file names"
+    for d in (root, root/'HE', root/'IHC'):
+        if not d.is_dir(): raise missing(root, layout, d, source)
+    at = lambda d, s: root/d if s == 'all' else root/d/s
+    return _merge(_match(s, h, at('IHC', s), root, key, oracle and at(oracle, s))
+                  for s, h in _splits(root/'HE').items())
+
+def find_bci(root:Path, source=None) -> Found:
+    "Pairs of the BCI layout: `HE/<split>/NAME` with `IHC/<split>/NAME` (and `IHC_oracle/<split>/NAME` if present)"
+    return _find_he_ihc(root, 'bci', source, oracle='IHC_oracle')
+
+register_layout(Layout('bci', 'HE/{train,test}/ and IHC/{train,test}/ with the same file names in both '
+                       '(e.g. 00000_train_1+.png)', find_bci, lambda root: _he_splits(root) is True))
+
+# %% ../nbs/02_data.ipynb #d14b50e1
+def _trainvalab(root:Path) -> Path|None:
+    "MIST's `TrainValAB` folder: `root` itself, or up to two levels below it"
+    if root.name.lower() == 'trainvalab': return root
+    if not root.is_dir(): return None
+    below = (_ci(d, 'TrainValAB') for d in sorted(root.iterdir()) if d.is_dir())
+    return _ci(root, 'TrainValAB') or next((t for t in below if t), None)
+
 def find_mist(root:Path, source=None) -> Found:
     "Pairs of the MIST layout: `TrainValAB/{trainA,trainB,valA,valB}` (found up to two levels below `root`)"
-    tv = root if root.name.lower() == 'trainvalab' else _ci(root, 'TrainValAB')
-    if tv is None and root.is_dir():
-        tv = next((t for d in root.iterdir() if d.is_dir() for t in [_ci(d, 'TrainValAB')] if t), None)
+    tv = _trainvalab(root)
     if tv is None: raise missing(root, 'mist', root/'TrainValAB', source)
     has_test = _ci(tv, 'testA') is not None
-    founds = []
-    for a in ('train', 'val', 'test'):
-        da, db = _ci(tv, a + 'A'), _ci(tv, a + 'B')
-        if da is None: continue
-        if db is None: db = tv/(a + 'B')
-        founds.append(_match('test' if a == 'val' and not has_test else a, da, db, root))
+    founds = [_match('test' if a == 'val' and not has_test else a, da, _ci(tv, a + 'B') or tv/(a + 'B'), root)
+              for a in ('train', 'val', 'test') if (da := _ci(tv, a + 'A')) is not None]
     if not founds: raise missing(root, 'mist', tv/'trainA', source)
     return _merge(founds)
 
+register_layout(Layout('mist', 'TrainValAB/{trainA,trainB,valA,valB}/ (A = H&E, B = IHC, the same names in A and B)',
+                       find_mist, lambda root: _trainvalab(root) is not None))
+
+# %% ../nbs/02_data.ipynb #89900849
 def find_aligned(root:Path, source=None) -> Found:
     "Pairs of the aligned layout: each image holds H&E (left half) and IHC (right half)"
     if not root.is_dir(): raise missing(root, 'aligned', root, source)
     return Found([Pair(n, s, p, p, level_of(n)) for s, d in _splits(root).items() for n, p in _images(d).items()])
 
-def find_paired(root:Path, source=None, he:str='HE', ihc:str='IHC') -> Found:
-    "Pairs of the paired layout: `HE/[split/]STEM.*` with `IHC/[split/]STEM.*`"
-    for d in (root, root/he, root/ihc):
-        if not d.is_dir(): raise missing(root, 'paired', d, source)
-    return _merge(_match(s, d, root/ihc if s == 'all' else root/ihc/s, root, key=lambda n: Path(n).stem)
-                  for s, d in _splits(root/he).items())
+def _is_aligned(root:Path) -> bool:
+    "Whether the first image of `root` (or of its split folders) is twice as wide as high"
+    ims = [p for d in _splits(root).values() for p in _images(d).values()][:1]
+    if not ims: return False
+    with Image.open(ims[0]) as im: return im.width == 2 * im.height
 
-FINDERS = dict(bci=find_bci, mist=find_mist, aligned=find_aligned, paired=find_paired)
+register_layout(Layout('aligned', '{train,test}/ holding H&E|IHC side-by-side images (width = 2 x height)',
+                       find_aligned, _is_aligned))
+
+# %% ../nbs/02_data.ipynb #08749591
+def find_paired(root:Path, source=None) -> Found:
+    "Pairs of the paired layout: `HE/[split/]STEM.*` with `IHC/[split/]STEM.*`"
+    return _find_he_ihc(root, 'paired', source, key=lambda n: Path(n).stem)
+
+register_layout(Layout('paired', 'HE/ and IHC/ (optionally with train/ and test/ below each), files matched by stem',
+                       find_paired, lambda root: _he_splits(root) is False))
 
 # %% ../nbs/02_data.ipynb #29748392
+def _howtos() -> str: return '; '.join(f'{k}: {l.howto}' for k, l in LAYOUTS.items())
+
 def detect_layout(root:Path) -> str:
-    "The layout of the dataset folder `root`"
+    "The layout of the dataset folder `root`: the first of `LAYOUTS` that recognises it"
     root = Path(root)
-    if not root.is_dir(): raise DatasetMissing(f'{root} does not exist: create it holding one of the layouts ' +
-                                               '; '.join(f'{k}: {v}' for k, v in _HOWTO.items()))
-    names = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
-    if root.name.lower() == 'trainvalab' or 'trainvalab' in names or any(_ci(d, 'TrainValAB') for d in names.values()):
-        return 'mist'
-    if 'he' in names and 'ihc' in names:
-        return 'bci' if any(p.is_dir() for p in names['he'].iterdir()) else 'paired'
-    ims = [p for d in _splits(root).values() for p in _images(d).values()][:1]
-    if ims:
-        with Image.open(ims[0]) as im:
-            if im.width == 2 * im.height: return 'aligned'
-    raise DataError(f'cannot tell the layout of {root}: give it (--layout bci|mist|aligned|paired); the layouts are ' +
-                    '; '.join(f'{k}: {v}' for k, v in _HOWTO.items()))
+    if not root.is_dir(): raise DatasetMissing(f'{root} does not exist: create it as one of the layouts {_howtos()}')
+    found = next((k for k, l in LAYOUTS.items() if l.detect(root)), None)
+    if found is None:
+        raise DataError(f'cannot tell the layout of {root}: give it (--layout {"|".join(LAYOUTS)}); '
+                        f'the layouts are {_howtos()}')
+    return found
 
 # %% ../nbs/02_data.ipynb #ddbebdf3
 def _to_rgb8(im:Image.Image) -> tuple[np.ndarray, str|None]:
@@ -168,11 +200,11 @@ def _to_rgb8(im:Image.Image) -> tuple[np.ndarray, str|None]:
     if im.mode == 'RGB': return np.asarray(im), None
     if im.mode.startswith('I'):
         a = np.asarray(im).astype(np.float64)
-        a = a / 257 if im.mode.startswith('I;16') or a.max() > 255 else a   # 16-bit range to 8-bit
-        return np.repeat(np.clip(np.round(a), 0, 255).astype(np.uint8)[..., None], 3, -1), f'{im.mode} (16-bit grey) -> RGB 8-bit'
+        a = np.round(a / 257 if im.mode.startswith('I;16') or a.max() > 255 else a)   # 16-bit range to 8-bit
+        return np.repeat(np.clip(a, 0, 255).astype(np.uint8)[..., None], 3, -1), f'{im.mode} (16-bit grey) -> RGB 8-bit'
     if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
-        bg = Image.new('RGBA', im.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(bg, im.convert('RGBA')).convert('RGB')), f'{im.mode} -> RGB (alpha over white)'
+        rgb = Image.alpha_composite(Image.new('RGBA', im.size, (255,) * 4), im.convert('RGBA')).convert('RGB')
+        return np.asarray(rgb), f'{im.mode} -> RGB (alpha over white)'
     return np.asarray(im.convert('RGB')), f'{im.mode} -> RGB'
 
 def read_rgb(path:str|Path) -> tuple[np.ndarray, str|None]:
@@ -194,14 +226,16 @@ def read_pair(pair:Pair, oracle:bool=False) -> tuple:
     "(H&E, IHC) 8-bit RGB arrays of `pair` (and the oracle IHC if `oracle`), and the conversion notes"
     if pair.aligned:
         ab, note = read_rgb(pair.he)
-        if ab.shape[1] % 2: raise DataError(f'{pair.he} is {ab.shape[1]} px wide: an aligned H&E|IHC image must have an even width')
+        if ab.shape[1] % 2:
+            raise DataError(f'{pair.he} is {ab.shape[1]} px wide: an aligned H&E|IHC image must have an even width')
         he, ihc, notes = ab[:, :ab.shape[1] // 2], ab[:, ab.shape[1] // 2:], [note]
     else:
         (he, n1), (ihc, n2) = read_rgb(pair.he), read_rgb(pair.ihc)
         notes = [n1, n2]
     if he.shape != ihc.shape:
         raise DataError(f'{pair.he} is {he.shape[1]}x{he.shape[0]} but {pair.ihc} is {ihc.shape[1]}x{ihc.shape[0]}: '
-                        'the H&E and IHC of a pair must have the same size. Resize or re-export one of them, or remove the pair.')
+                        'the H&E and IHC of a pair must have the same size. '
+                        'Resize or re-export one of them, or remove the pair.')
     out = (he, ihc) + ((read_rgb(pair.oracle)[0],) if oracle and pair.oracle is not None else ())
     return out + ([n for n in notes if n],)
 
@@ -232,7 +266,7 @@ def ensure_synthetic(spec:DatasetSpec) -> bool:
     "Generate the dataset of `spec` if it is a missing synthetic one (its section has `synth_n`); True if generated"
     if spec.path.exists() or spec.get('synth_n') is None: return False
     n, size, seed = spec.get('synth_n'), spec.get('synth_size', 256), spec.get('synth_seed', 0)
-    print(f'{spec.name}: generating {n} synthetic pairs of {size}x{size} px (seed {seed}) in {spec.path}', file=sys.stderr)
+    print(f'{spec.name}: generating {n} synthetic pairs of {size}x{size} (seed {seed}) in {spec.path}', file=sys.stderr)
     make_synthetic(spec.path, n=n, size=size, seed=seed)
     return True
 
@@ -244,8 +278,9 @@ def find_pairs(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or
     if layout is not None: spec = replace(spec, layout=layout)
     ensure_synthetic(spec)
     if spec.layout is None: spec = replace(spec, layout=detect_layout(spec.path))
-    if spec.layout not in FINDERS: raise DataError(f'unknown layout {spec.layout!r} for {spec.name}: use one of {", ".join(LAYOUTS)}')
-    return spec, FINDERS[spec.layout](spec.path, spec.get('source'))
+    if spec.layout not in LAYOUTS:
+        raise DataError(f'unknown layout {spec.layout!r} for {spec.name}: use one of {", ".join(LAYOUTS)}')
+    return spec, LAYOUTS[spec.layout].find(spec.path, spec.get('source'))
 
 # %% ../nbs/02_data.ipynb #00ba031d
 class TensorHE(TensorImage): _show_args = {**TensorImage._show_args, 'title': 'H&E'}
@@ -263,7 +298,8 @@ class PairReader:
         if self.cache_dir is None: return _read_side(pair, self.side)
         src = getattr(pair, self.side)
         st = src.stat()
-        key = hashlib.sha1(f'{src.resolve()}|{st.st_mtime_ns}|{st.st_size}|{self.side}|{pair.aligned}'.encode()).hexdigest()
+        key = f'{src.resolve()}|{st.st_mtime_ns}|{st.st_size}|{self.side}|{pair.aligned}'
+        key = hashlib.sha1(key.encode()).hexdigest()
         f = self.cache_dir/f'{key}.npy'
         if f.exists(): return np.load(f)
         a = _read_side(pair, self.side)
@@ -294,7 +330,8 @@ def augment_tfms(augment:str|bool|None) -> list:
     "The item transforms of `augment`: a key of `AUGMENTS`, True (= 'dihedral'), or None / False (none)"
     if augment is True: augment = 'dihedral'
     if not augment: return []
-    if augment not in AUGMENTS: raise ValueError(f'augment must be one of {", ".join(AUGMENTS)} or None, not {augment!r}')
+    if augment not in AUGMENTS:
+        raise ValueError(f'augment must be one of {", ".join(AUGMENTS)} or None, not {augment!r}')
     return [AUGMENTS[augment]()]
 
 # %% ../nbs/02_data.ipynb #6d6a7b7b
@@ -308,12 +345,12 @@ def _valid_idxs(pairs, valid_split, valid_pct, seed):
 def pair_dls(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or a spec
              crop:int|None=None,      # training crop (default: the dataset's `crop`)
              bs:int|None=None,        # batch size (default: the dataset's `batch_size`)
-             load_size:int|None=None, # resize images to this before cropping (default: the dataset's `load_size` if it differs from the files)
+             load_size:int|None=None, # resize to this before cropping (default: the dataset's `load_size`, if set)
              layout:str|None=None,    # override the layout
              valid_split:str='test',  # validate on this split; when absent, on a random `valid_pct` of the pairs
              valid_pct:float=0.1,
              train_splits:tuple=('train', 'all'), # the splits trained on
-             augment:str|None='dihedral', # 'dihedral': random flips and right-angle rotations; 'hflip': horizontal flips only; None
+             augment:str|None='dihedral', # 'dihedral': flips and right-angle rotations; 'hflip': horizontal flips; None
              multimag=None,           # a `MultiMag` transform: multi-magnification views instead of plain random crops
              valid_full:bool=True,    # validate on whole images (else on centre crops of `crop`)
              valid_n:int|None=None,   # validate on the first `valid_n` validation pairs only (in file order)
@@ -326,7 +363,8 @@ def pair_dls(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or a
     "fastai `DataLoaders` of (H&E, IHC) training crops, scaled to [-1, 1]"
     spec, found = find_pairs(dataset, layout)
     crop, bs = crop or spec.get('crop', 256), bs or spec.get('batch_size', 1)
-    if found.problems: raise DataError(f'{spec.name}: {len(found.problems)} unpaired files:\n  ' + '\n  '.join(found.problems))
+    if found.problems:
+        raise DataError(f'{spec.name}: {len(found.problems)} unpaired files:\n  ' + '\n  '.join(found.problems))
     valid = _valid_idxs(found.pairs, valid_split, valid_pct, seed)
     valid = set(valid[:valid_n] if valid_n else valid)
     pairs = [p for i, p in enumerate(found.pairs) if i in valid or p.split in train_splits]
@@ -335,21 +373,22 @@ def pair_dls(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or a
     same_size = False
     if check:
         rep = check_pairs(pairs, crop=None if load_size else crop)
-        if (rep.problem != '').any(): raise DataError(f'{spec.name}: unusable pairs:\n  ' + '\n  '.join(rep.problem[rep.problem != '']))
+        if (rep.problem != '').any():
+            raise DataError(f'{spec.name}: unusable pairs:\n  ' + '\n  '.join(rep.problem[rep.problem != '']))
         same_size = len(rep.groupby(['width', 'height'])) == 1
     valid = {found.pairs[i] for i in valid}
     splits = [i for i, p in enumerate(pairs) if p not in valid], [i for i, p in enumerate(pairs) if p in valid]
     if not splits[0]:
         raise DataError(f'{spec.name}: no training pairs: its splits are {sorted({p.split for p in found.pairs})}, '
                         f'training uses {list(train_splits)} (pass train_splits=...)')
-    dsets = Datasets(pairs, tfms=[[PairReader('he', load_size, cache_dir)], [PairReader('ihc', load_size, cache_dir)]], splits=splits)
+    dsets = Datasets(pairs, tfms=[[PairReader(side, load_size, cache_dir)] for side in ('he', 'ihc')], splits=splits)
     item_tfms = [multimag or RandomCrop(crop)] + augment_tfms(augment) + [ToTensor()]
     batch_tfms = [IntToFloatTensor(), Normalize.from_stats([0.5] * 3, [0.5] * 3, cuda=False)]
     kw = {} if num_workers is None else dict(num_workers=num_workers)
     dls = dsets.dataloaders(bs=bs, after_item=item_tfms, after_batch=batch_tfms, device=device, **kw)
     if valid_full:   # whole images, in file order; batched only when every image has the same size
-        dls.loaders[1] = TfmdDL(dsets.valid, bs=bs if same_size or load_size else 1, shuffle=False, after_item=[ToTensor()],
-                                after_batch=batch_tfms, device=device, **kw)
+        dls.loaders[1] = TfmdDL(dsets.valid, bs=bs if same_size or load_size else 1, shuffle=False,
+                                after_item=[ToTensor()], after_batch=batch_tfms, device=device, **kw)
     dls.spec = spec
     return dls
 
@@ -359,18 +398,24 @@ def full_image_dl(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder,
                   bs:int=1, layout:str|None=None, load_size:int|None=None,
                   oracle:bool=False, # also yield the oracle IHC (synthetic data)
                   device=None) -> TfmdDL:
-    "A fastai `TfmdDL` of whole (H&E, IHC[, oracle]) images of `split`, in file order, scaled to [-1, 1]; `dl.items` are the `Pair`s"
+    "A `TfmdDL` of whole (H&E, IHC[, oracle]) images of `split`, in file order, in [-1, 1]; `dl.items`: the `Pair`s"
     spec, found = find_pairs(dataset, layout)
     pairs = [p for p in found.pairs if p.split == split]
-    if not pairs: raise DataError(f'{spec.name} has no pairs in split {split!r}; its splits: {sorted({p.split for p in found.pairs})}')
-    if oracle and any(p.oracle is None for p in pairs): raise DataError(f'{spec.name} has no oracle IHC (only synthetic data has one)')
+    if not pairs:
+        splits = sorted({p.split for p in found.pairs})
+        raise DataError(f'{spec.name} has no pairs in split {split!r}; its splits: {splits}')
+    if oracle and any(p.oracle is None for p in pairs):
+        raise DataError(f'{spec.name} has no oracle IHC (only synthetic data has one)')
     sides = ('he', 'ihc') + (('oracle',) if oracle else ())
     dset = Datasets(pairs, tfms=[[PairReader(s, load_size)] for s in sides])
     return TfmdDL(dset, bs=bs, shuffle=False, after_item=[ToTensor()], device=device, num_workers=0,
                   after_batch=[IntToFloatTensor(), Normalize.from_stats([0.5] * 3, [0.5] * 3, cuda=False)])
 
 # %% ../nbs/02_data.ipynb #5be63202
-def check_dataset(dataset:str|Path, layout:str|None=None, crop:int|None=None, progress:bool=True) -> tuple[pd.DataFrame, list[str]]:
+def check_dataset(dataset:str|Path, # a settings.ini name or a dataset folder
+                  layout:str|None=None, # a key of `LAYOUTS` (default: the section's, else detected)
+                  crop:int|None=None, # flag images smaller than this (default: the section's crop)
+                  progress:bool=True) -> tuple[pd.DataFrame, list[str]]:
     "Check every pair of `dataset`: the per-pair report and the list of problems (unpaired files included)"
     spec, found = find_pairs(dataset, layout)
     if crop is None and spec.section is not None: crop = spec.get('crop')
@@ -391,7 +436,7 @@ def format_report(rep:pd.DataFrame) -> str:
 
 @call_parse
 def ihc_check_data(dataset:str,     # a settings.ini name (bci, mist-her2, ...) or a dataset folder
-                   layout:str=None, # bci, mist, aligned or paired (default: the section's, else detected)
+                   layout:str=None, # a key of ihc_nb.data.LAYOUTS: bci, mist, aligned, paired (default: detected)
                    crop:int=None,   # flag images smaller than this (default: the section's crop; none for a folder)
                   ):
     "Check that every H&E / IHC pair of a dataset is usable; exit 1 with the list of problems otherwise"

@@ -8,6 +8,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/wsi.html.md"""
 from __future__ import annotations
 import hashlib, json, os, shutil, time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,42 +22,54 @@ from .files import atomic_path
 
 # %% auto #0
 __all__ = ['halve', 'write_pyramid', 'SlideError', 'open_slide', 'slide_mpp', 'choose_level', 'read_rgb_region', 'tissue_mask',
-           'synthetic_slide', 'stain_slide', 'stain_path', 'ihc_stain']
+           'synthetic_slide', 'SlideJob', 'open_job', 'resume_rows', 'commit_row', 'stain_row', 'write_stained',
+           'stain_slide', 'stain_path', 'ihc_stain']
 
 # %% ../nbs/18_wsi.ipynb #aa6593fc
 def _tiles(a:np.ndarray, t:int):
     for y in range(0, a.shape[0], t):
         for x in range(0, a.shape[1], t):
             tile = a[y:y + t, x:x + t]
-            yield tile if tile.shape[:2] == (t, t) else np.pad(tile, ((0, t - tile.shape[0]), (0, t - tile.shape[1]), (0, 0)), constant_values=255)
+            pad = ((0, t - tile.shape[0]), (0, t - tile.shape[1]), (0, 0))
+            yield tile if tile.shape[:2] == (t, t) else np.pad(tile, pad, constant_values=255)
 
 def halve(a:np.ndarray, out:np.ndarray|None=None, rows:int=1024) -> np.ndarray:
-    "2x2 mean of an (H, W, 3) uint8 array (odd edges: the last row/column repeated), in chunks of `rows` rows into `out`"
+    "2x2 mean of an (H, W, 3) uint8 array (odd edges: the last row/column repeated), `rows` rows at a time, into `out`"
     h, w = a.shape[:2]
     out = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.uint8) if out is None else out
     for y in range(0, h, 2 * (rows // 2)):
         c = a[y:y + 2 * (rows // 2)].astype(np.uint16)
         if c.shape[0] % 2: c = np.concatenate([c, c[-1:]])
         if w % 2: c = np.concatenate([c, c[:, -1:]], 1)
-        out[y // 2:y // 2 + c.shape[0] // 2] = ((c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2] + 2) // 4).astype(np.uint8)
+        mean = (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2] + 2) // 4
+        out[y // 2:y // 2 + c.shape[0] // 2] = mean.astype(np.uint8)
     return out
 
-def write_pyramid(path:str|Path, level0:np.ndarray, mpp:float|None=None, tile:int=256, compression:str='jpeg', quality:int=95,
-                  work:str|Path|None=None, description:str='') -> Path:
+def write_pyramid(path:str|Path, # the .tif to write
+                  level0:np.ndarray, # the full-resolution image (H, W, 3) uint8, may be a memmap
+                  mpp:float|None=None, # microns per pixel of `level0`, written in the resolution tags
+                  tile:int=256, compression:str='jpeg', # 'jpeg' or 'deflate' (lossless)
+                  quality:int=95, # JPEG quality, 90-100
+                  work:str|Path|None=None, # keep the lower levels here as memmaps (default: in memory)
+                  description:str='') -> Path:
     "Write `level0` (H, W, 3) uint8 and its 2x downsamplings as a tiled pyramidal BigTIFF, atomically"
     import tifffile
-    if compression not in ('jpeg', 'deflate'): raise ValueError(f"compression must be 'jpeg' or 'deflate', not {compression!r}")
-    if compression == 'jpeg' and not 90 <= quality <= 100: raise ValueError(f'JPEG quality must be 90-100, not {quality}')
+    if compression not in ('jpeg', 'deflate'):
+        raise ValueError(f"compression must be 'jpeg' or 'deflate', not {compression!r}")
+    if compression == 'jpeg' and not 90 <= quality <= 100:
+        raise ValueError(f'JPEG quality must be 90-100, not {quality}')
     levels, a = [level0], level0
     while max(a.shape[:2]) > tile:
         nxt = None if work is None else np.lib.format.open_memmap(Path(work)/f'level{len(levels)}.npy', 'w+', np.uint8,
                                                                     ((a.shape[0] + 1) // 2, (a.shape[1] + 1) // 2, 3))
         a = halve(a, nxt); levels.append(a)
-    kw = dict(compression='jpeg', compressionargs={'level': quality}) if compression == 'jpeg' else dict(compression='zlib')
+    kw = dict(compression='zlib') if compression == 'deflate' else dict(compression='jpeg',
+                                                                        compressionargs={'level': quality})
     with atomic_path(path) as tmp, tifffile.TiffWriter(tmp, bigtiff=True) as tw:
         for i, lv in enumerate(levels):
             res = dict(resolution=(1e4 / (mpp * 2**i),) * 2, resolutionunit='CENTIMETER') if mpp else {}
-            tw.write(_tiles(lv, tile), shape=lv.shape, dtype=np.uint8, tile=(tile, tile), photometric='rgb', subfiletype=0 if i == 0 else 1,
+            tw.write(_tiles(lv, tile), shape=lv.shape, dtype=np.uint8, tile=(tile, tile), photometric='rgb',
+                     subfiletype=0 if i == 0 else 1,
                      description=description if i == 0 else None, maxworkers=os.cpu_count(), **res, **kw)
     return Path(path)
 
@@ -83,15 +96,18 @@ def choose_level(slide, level:int|None=None, mpp:float|None=None) -> int:
     "The level to stain: `level` if given, else the one whose pixel size is nearest `mpp`, else 0"
     n = slide.level_count
     if level is not None:
-        if not 0 <= level < n: raise SlideError(f'level {level} does not exist: the slide has levels 0 to {n - 1} ({list(slide.level_dimensions)})')
+        if not 0 <= level < n:
+            raise SlideError(f'level {level} does not exist: '
+                             f'the slide has levels 0 to {n - 1} ({list(slide.level_dimensions)})')
         return level
     if mpp is None: return 0
     base = slide_mpp(slide)
-    if base is None: raise SlideError('the slide does not record its pixel size (openslide.mpp-x): choose a level instead of a microns-per-pixel')
+    if base is None:
+        raise SlideError('the slide does not record its pixel size (openslide.mpp-x): choose a level instead of an mpp')
     return int(np.argmin([abs(np.log(base * d / mpp)) for d in slide.level_downsamples]))
 
 def read_rgb_region(slide, x:int, y:int, w:int, h:int, level:int) -> np.ndarray:
-    "The (h, w, 3) uint8 RGB region at (`x`, `y`) of `level` (level coordinates); transparent pixels (outside the scan) white"
+    "The (h, w, 3) uint8 RGB region at (`x`, `y`) of `level` (level coordinates); outside the scan: white"
     ds = slide.level_downsamples[level]
     rgba = slide.read_region((int(round(x * ds)), int(round(y * ds))), level, (w, h))
     return np.asarray(Image.alpha_composite(Image.new('RGBA', rgba.size, (255, 255, 255, 255)), rgba).convert('RGB'))
@@ -123,82 +139,151 @@ def synthetic_slide(path:str|Path, width:int=4096, height:int=3072, mpp:float=0.
     outline = 0.5 * smooth_field(rng, r.shape, 12) + 2.5 * (1 - r) > 0.625      # a ragged ellipse, about half the slide
     inside = np.asarray(Image.fromarray(outline.astype(np.uint8) * 255).resize((width, height), Image.BILINEAR)) > 127
     glass = np.full((height, width, 3), 242, np.uint8) + rng.integers(0, 4, (height, width, 1), dtype=np.uint8)
-    return write_pyramid(path, np.where(inside[..., None], np.asarray(tissue), glass), mpp=mpp, compression='jpeg', quality=95)
+    return write_pyramid(path, np.where(inside[..., None], np.asarray(tissue), glass), mpp=mpp, quality=95)
 
 # %% ../nbs/18_wsi.ipynb #e3efd2fa
 def _model_key(stainer:Stainer) -> str:
     h = hashlib.sha1(json.dumps(stainer.config, sort_keys=True, default=str).encode())
-    for k, v in stainer.G.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes()[:4096])
+    for k, v in stainer.G.state_dict().items():
+        h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes()[:4096])
     return h.hexdigest()
 
-def stain_slide(stainer:Stainer, src:str|Path, dst:str|Path, level:int|None=None, mpp:float|None=None, background:str='copy',
-                compression:str='jpeg', quality:int=95, overwrite:bool=False, resume:bool=True, progress:bool=True, workers:int|None=None) -> Path:
-    "Stain the H&E slide `src` into the pyramidal BigTIFF `dst`; resumable; returns `dst`"
-    src, dst = Path(src), Path(dst)
-    if dst.exists() and not overwrite: raise FileExistsError(f'{dst} exists: choose another output or pass overwrite (--overwrite)')
-    if background not in ('copy', 'white'): raise ValueError(f"background must be 'copy' or 'white', not {background!r}")
+@dataclass
+class SlideJob:
+    "An open slide to stain: its source, level and size there, tissue mask, and the request a resume must match"
+    src: Path
+    slide: object      # the OpenSlide handle
+    level: int
+    width: int
+    height: int
+    mask: np.ndarray   # tissue at thumbnail size
+    request: dict
+
+    def is_tissue(self, x:int, y:int, t:int) -> bool:
+        "Whether the `t` x `t` tile at (`x`, `y`) of the level touches tissue"
+        sy, sx = self.mask.shape[0] / self.height, self.mask.shape[1] / self.width
+        return bool(self.mask[int(y * sy):int(np.ceil((y + t) * sy)), int(x * sx):int(np.ceil((x + t) * sx))].any())
+
+def open_job(stainer:Stainer, # the model: its tile, overlap and pixel size
+             src:Path, # the H&E slide
+             level:int|None=None, # the level to stain (default: the one nearest `mpp`)
+             mpp:float|None=None, # ...or the microns per pixel (default: the model's, else level 0)
+             background:str='copy', # recorded in the request: 'copy' or 'white'
+            ) -> SlideJob:
+    "Open the slide `src` at `level`, or nearest `mpp` (default: the model's pixel size), and find its tissue"
     slide = open_slide(src)
-    if mpp is None and level is None: mpp = stainer.config.get('mpp')
-    lv = choose_level(slide, level, mpp)
-    w, h = slide.level_dimensions[lv]
-    mask = tissue_mask(slide)
+    lv = choose_level(slide, level, stainer.config.get('mpp') if mpp is None and level is None else mpp)
+    (w, h), mask = slide.level_dimensions[lv], tissue_mask(slide)
     if not mask.any(): raise SlideError(f'{src}: no tissue found (the whole slide looks like glass); nothing to stain')
-    sy, sx = mask.shape[0] / h, mask.shape[1] / w
-    blender, t = RowBlender(h, w, stainer.tile, stainer.overlap), stainer.tile
-    base = slide_mpp(slide)
-    request = dict(src=str(src.resolve()), size=src.stat().st_size, mtime=src.stat().st_mtime_ns, level=lv, tile=t,
-                   overlap=stainer.overlap, background=background, model=_model_key(stainer), width=w, height=h)
-    work = dst.with_name(f'.{dst.name}.partial')
-    state, out, start = work/'state.npz', None, 0
+    request = dict(src=str(src.resolve()), size=src.stat().st_size, mtime=src.stat().st_mtime_ns, level=lv,
+                   tile=stainer.tile, overlap=stainer.overlap, background=background, model=_model_key(stainer),
+                   width=w, height=h)
+    return SlideJob(src, slide, lv, w, h, mask, request)
+
+# %% ../nbs/18_wsi.ipynb #1cdb6cff
+def resume_rows(work:Path, # the run's `.<output>.partial/` folder
+                request:dict, # what this run asks (`SlideJob.request`)
+                blender:RowBlender, # restored to the saved partial rows when resuming
+                resume:bool=True) -> tuple[np.ndarray, int]:
+    "The level-0 array in `work` and the first tile row to stain: where a run of the same `request` stopped, else 0"
+    state = work/'state.npz'
     if resume and state.exists():
         st = np.load(state)
         if json.loads(str(st['request'])) == request:
-            start = int(st['rows_done'])
             blender.restore(dict(top=st['top'], num=st['num'], den=st['den']))
-            out = np.lib.format.open_memmap(work/'level0.npy', 'r+')
-            print(f'resuming {dst.name} at tile row {start + 1} of {len(blender.ys)}')
-    if out is None:
-        shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
-        out = np.lib.format.open_memmap(work/'level0.npy', 'w+', np.uint8, (h, w, 3))
+            return np.lib.format.open_memmap(work/'level0.npy', 'r+'), int(st['rows_done'])
+    shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
+    return np.lib.format.open_memmap(work/'level0.npy', 'w+', np.uint8, (request['height'], request['width'], 3)), 0
+
+def commit_row(out:np.ndarray, # the level-0 array
+               work:Path, rows_done:int, # the tile rows done, this one included
+               request:dict, blender:RowBlender):
+    "Write the image rows the current tile row finished into `out`, then record how far the run got"
+    top, final = blender.done()
+    out[top:top + len(final)] = np.round(final).astype(np.uint8)
+    out.flush()
+    s = blender.state()
+    with atomic_path(work/'state.npz') as tmpf, open(tmpf, 'wb') as f:
+        np.savez(f, rows_done=rows_done, request=json.dumps(request), top=s['top'], num=s['num'], den=s['den'])
+
+# %% ../nbs/18_wsi.ipynb #c42a79d5
+def stain_row(stainer:Stainer, job:SlideJob,
+              blender:RowBlender, # the feathered blender of the level, `start_row`ed here
+              r:int, # the tile row
+              pool:ThreadPoolExecutor, # threads reading the tiles
+              background:str='copy', # the glass: 'copy' it or make it 'white'
+             ) -> int:
+    "Stain tile row `r` of `job` into `blender`: tissue tiles by `stainer`, glass copied or white; tiles stained"
+    y, t, bs = blender.ys[r], stainer.tile, stainer.batch_size
+    blender.start_row(r)
+    read = lambda x: read_rgb_region(job.slide, x, y, min(t, job.width), min(t, job.height), job.level)
+    tiles = list(pool.map(read, blender.xs))
+    todo, outs = [i for i, x in enumerate(blender.xs) if job.is_tissue(x, y, t)], {}
+    for b in range(0, len(todo), bs): outs.update(zip(ids := todo[b:b + bs], stainer._batch([tiles[i] for i in ids])))
+    glass = lambda tile: tile if background == 'copy' else np.full_like(tile, 255)
+    for i, x in enumerate(blender.xs): blender.add((outs[i] if i in outs else glass(tiles[i])).astype(np.float32), x)
+    return len(todo)
+
+# %% ../nbs/18_wsi.ipynb #3b6cbf91
+def write_stained(job:SlideJob, stainer:Stainer,
+                  out:np.ndarray, # the stained level (H, W, 3) uint8, a memmap
+                  dst:Path, # the pyramidal BigTIFF to write
+                  work:Path, # where the lower levels are kept while writing
+                  compression:str='jpeg', quality:int=95) -> Path:
+    "Write the stained level `out` of `job` as the pyramidal BigTIFF `dst`, pixel size and provenance carried over"
+    base = slide_mpp(job.slide)
+    desc = json.dumps(dict(ihc_nb=ihc_nb.__version__, method=stainer.config['method'],
+                           trained_on=stainer.config.get('dataset'), source=job.src.name, level=job.level,
+                           input='H&E', output='virtual IHC'))
+    return write_pyramid(dst, out, mpp=base * job.slide.level_downsamples[job.level] if base else None,
+                         compression=compression, quality=quality, work=work, description=desc)
+
+# %% ../nbs/18_wsi.ipynb #0b303821
+def stain_slide(stainer:Stainer, # the model
+                src:str|Path, # the H&E slide (any format OpenSlide reads)
+                dst:str|Path, # the pyramidal BigTIFF to write
+                level:int|None=None, # the level to stain (default: the one nearest `mpp`)
+                mpp:float|None=None, # ...or the microns per pixel to stain at (default: the model's, else level 0)
+                background:str='copy', # the glass: 'copy' it or make it 'white'
+                compression:str='jpeg', quality:int=95, # 'jpeg' (at `quality`, 90-100) or 'deflate' (lossless)
+                overwrite:bool=False, # replace an existing `dst`
+                resume:bool=True, # continue a killed run of the same request
+                progress:bool=True, workers:int|None=None, # threads reading tiles (default: up to 8)
+               ) -> Path:
+    "Stain the H&E slide `src` into the pyramidal BigTIFF `dst`; resumable; returns `dst`"
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f'{dst} exists: choose another output or pass overwrite (--overwrite)')
+    if background not in ('copy', 'white'):
+        raise ValueError(f"background must be 'copy' or 'white', not {background!r}")
+    job = open_job(stainer, src, level, mpp, background)
+    blender = RowBlender(job.height, job.width, stainer.tile, stainer.overlap)
+    work = dst.with_name(f'.{dst.name}.partial')
+    out, start = resume_rows(work, job.request, blender, resume)
+    if start: print(f'resuming {dst.name} at tile row {start + 1} of {len(blender.ys)}')
     rows = range(start, len(blender.ys))
     if progress:
         from fastprogress.fastprogress import progress_bar
-        rows = progress_bar(rows, total=len(blender.ys) - start)
+        rows = progress_bar(rows)
     n_tiles, t0 = 0, time.time()
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
         for r in rows:
-            y = blender.ys[r]
-            blender.start_row(r)
-            tiles = list(pool.map(lambda x: read_rgb_region(slide, x, y, min(t, w), min(t, h), lv), blender.xs))
-            is_tissue = [mask[int(y * sy):int(np.ceil((y + t) * sy)), int(x * sx):int(np.ceil((x + t) * sx))].any() for x in blender.xs]
-            todo = [i for i, f in enumerate(is_tissue) if f]
-            outs = {}
-            for b in range(0, len(todo), stainer.batch_size):
-                idx = todo[b:b + stainer.batch_size]
-                outs.update(zip(idx, stainer._batch([tiles[i] for i in idx])))
-            for i, x in enumerate(blender.xs):
-                blender.add(outs[i] if i in outs else (tiles[i] if background == 'copy' else np.full_like(tiles[i], 255)).astype(np.float32), x)
-            top, final = blender.done()
-            out[top:top + len(final)] = np.round(final).astype(np.uint8)
-            out.flush()
-            s = blender.state()
-            with atomic_path(state) as tmpf:
-                with open(tmpf, 'wb') as f: np.savez(f, rows_done=r + 1, request=json.dumps(request), top=s['top'], num=s['num'], den=s['den'])
-            n_tiles += len(todo)
+            n_tiles += stain_row(stainer, job, blender, r, pool, background)
+            commit_row(out, work, r + 1, job.request, blender)
             if progress: rows.comment = f'{n_tiles / (time.time() - t0):.1f} tissue tiles/s'
-    desc = json.dumps(dict(ihc_nb=ihc_nb.__version__, method=stainer.config['method'], trained_on=stainer.config.get('dataset'),
-                           source=src.name, level=lv, input='H&E', output='virtual IHC'))
-    write_pyramid(dst, out, mpp=base * slide.level_downsamples[lv] if base else None, compression=compression, quality=quality,
-                  work=work, description=desc)
+    write_stained(job, stainer, out, dst, work, compression, quality)
     del out
     shutil.rmtree(work, ignore_errors=True)
     return dst
 
 # %% ../nbs/18_wsi.ipynb #0cf001df
+_SLIDE_EXTS = ('.svs', '.tif', '.tiff', '.ndpi', '.mrxs', '.scn', '.vms', '.vmu', '.bif', '.svslide')
+
 def _is_slide(path:Path) -> bool:
-    if path.suffix.lower() not in ('.svs', '.tif', '.tiff', '.ndpi', '.mrxs', '.scn', '.vms', '.vmu', '.bif', '.svslide'): return False
+    if path.suffix.lower() not in _SLIDE_EXTS: return False
     import openslide
-    try: return openslide.OpenSlide.detect_format(str(path)) not in (None, 'generic-tiff') or openslide.OpenSlide(str(path)).level_count > 1
+    try: return openslide.OpenSlide.detect_format(str(path)) not in (None, 'generic-tiff') or \
+                openslide.OpenSlide(str(path)).level_count > 1
     except Exception: return False
 
 def stain_path(stainer:Stainer, src:str|Path, dst:str|Path, overwrite:bool=False, **slide_kw) -> list[Path]:
@@ -208,14 +293,16 @@ def stain_path(stainer:Stainer, src:str|Path, dst:str|Path, overwrite:bool=False
     if src.is_dir():
         ims = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.'))
         if not ims: raise DataError(f'{src} holds no images ({", ".join(IMAGE_EXTS)})')
-        if dst.exists() and any(dst.iterdir()) and not overwrite: raise FileExistsError(f'{dst} exists and is not empty: pass --overwrite')
+        if dst.exists() and any(dst.iterdir()) and not overwrite:
+            raise FileExistsError(f'{dst} exists and is not empty: pass --overwrite')
         dst.mkdir(parents=True, exist_ok=True)
         from fastprogress.fastprogress import progress_bar
         return [stain_path(stainer, p, dst/(p.stem + '.png'), overwrite=True) for p in progress_bar(ims)]
     if _is_slide(src): return [stain_slide(stainer, src, dst, overwrite=overwrite, **slide_kw)]
     if dst.exists() and not overwrite: raise FileExistsError(f'{dst} exists: choose another output or pass --overwrite')
     he, _ = read_rgb(src)
-    with atomic_path(dst) as tmp: Image.fromarray(stainer(he)).save(tmp, format=Image.registered_extensions().get(dst.suffix.lower(), 'PNG'))
+    fmt = Image.registered_extensions().get(dst.suffix.lower(), 'PNG')
+    with atomic_path(dst) as tmp: Image.fromarray(stainer(he)).save(tmp, format=fmt)
     return [dst]
 
 @call_parse
@@ -236,7 +323,9 @@ def ihc_stain(input:str,                # an H&E image, a folder of images, or a
              ):
     "Stain H&E images or whole slides with a trained ihc_nb model"
     import sys
-    if model is None: print('error: --model is required: a stainer file (Stainer.save) or a training run folder', file=sys.stderr); sys.exit(2)
+    if model is None:
+        print('error: --model is required: a stainer file (Stainer.save) or a training run folder', file=sys.stderr)
+        sys.exit(2)
     try:
         st = Stainer.load(model, tile=tile, overlap=overlap, batch_size=batch_size, device=device, compile=compile)
         done = stain_path(st, input, output, overwrite=overwrite, level=level, mpp=mpp, background=background,

@@ -79,7 +79,8 @@ def test_check_data_undersized(synth):
 
 
 def test_check_data_missing_dataset(tmp_path):
-    (tmp_path/'settings.ini').write_text('[bci]\npath = data/BCI_dataset\nlayout = bci\nsource = https://bupt-ai-cz.github.io/BCI/\n')
+    (tmp_path/'settings.ini').write_text('[bci]\npath = data/BCI_dataset\nlayout = bci\n'
+                                         'source = https://bupt-ai-cz.github.io/BCI/\n')
     r = run('ihc-check-data', 'bci', env=dict(IHC_NB_SETTINGS=str(tmp_path/'settings.ini')))
     assert r.returncode == 1
     assert f'no bci dataset at {tmp_path}/data/BCI_dataset' in r.stderr
@@ -89,11 +90,38 @@ def test_check_data_missing_dataset(tmp_path):
 
 
 def test_synthetic_generated_on_first_use(tmp_path):
-    (tmp_path/'settings.ini').write_text('[synthetic]\npath = data/synthetic\nlayout = bci\nsynth_n = 4\nsynth_size = 48\nsynth_seed = 2\n')
+    (tmp_path/'settings.ini').write_text('[synthetic]\npath = data/synthetic\nlayout = bci\n'
+                                         'synth_n = 4\nsynth_size = 48\nsynth_seed = 2\n')
     r = run('ihc-check-data', 'synthetic', env=dict(IHC_NB_SETTINGS=str(tmp_path/'settings.ini')))
     assert r.returncode == 0, r.stderr
     assert 'generating 4 synthetic pairs' in r.stderr and '4 usable pairs of 4' in r.stdout
     assert (tmp_path/'data/synthetic/meta.csv').exists()
+
+
+@pytest.fixture(scope='module')
+def tiny_stainer(tmp_path_factory):
+    "An untrained, tiny CUT generator saved as a stainer file"
+    from ihc_nb.methods import METHODS
+    from ihc_nb.stainer import Stainer
+    opts, path = dict(ngf=4, ndf=4, n_blocks=1), tmp_path_factory.mktemp('stainer')/'tiny.stainer'
+    Stainer(METHODS['cut'].build(**opts).G, dict(method='cut', options=opts, tile=64), device='cpu').save(path)
+    return path
+
+
+def test_stain_image_folder_and_refusals(synth, tiny_stainer, tmp_path):
+    out, _ = synth
+    he = sorted((out/'HE/test').iterdir())
+    r = run('ihc-stain', he[0], tmp_path/'ihc.png', '--model', tiny_stainer, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f'stained 1 file into {tmp_path}/ihc.png' in r.stdout
+    assert Image.open(tmp_path/'ihc.png').size == Image.open(he[0]).size
+    r = run('ihc-stain', he[0], tmp_path/'ihc.png', '--model', tiny_stainer, '--device', 'cpu')
+    assert r.returncode == 1 and 'ihc.png exists: choose another output or pass --overwrite' in r.stderr
+    r = run('ihc-stain', out/'HE/test', tmp_path/'stained', '--model', tiny_stainer, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path/'stained').iterdir()) == [p.stem + '.png' for p in he]
+    r = run('ihc-stain', he[0], tmp_path/'other.png')
+    assert r.returncode == 2 and '--model is required' in r.stderr
 
 
 def test_bench_prints_its_table():
