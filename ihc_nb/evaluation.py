@@ -19,7 +19,7 @@ from .data import IMAGE_EXTS, DataError, level_of, read_rgb
 from .files import atomic_path
 from .her2 import LevelCalibration, calibrate
 from .metrics import make_metrics, paper_columns
-from .settings import WeightsMissing
+from .settings import WeightsMissing, user_errors
 
 # %% auto #0
 __all__ = ['EvalError', 'match_images', 'Evaluation', 'evaluate', 'paper_table', 'level_calibration', 'default_output',
@@ -47,6 +47,9 @@ def match_images(fake_dir:str|Path, # folder of generated images
                 ) -> list[tuple[str, Path, Path]]:
     "(real file name, generated file, real file) of every pair, in name order; `EvalError` unless names and sizes match"
     fake_dir, real_dir = Path(fake_dir), Path(real_dir)
+    if fake_dir.resolve() == real_dir.resolve():
+        raise EvalError(f'{fake_dir} is both the generated and the real folder: every image would score against itself '
+                        '(PSNR inf); give the folder of generated images first, then the real one')
     fakes, reals = _listing(fake_dir), _listing(real_dir)
     only_f, only_r = sorted(set(fakes) - set(reals)), sorted(set(reals) - set(fakes))
     if only_f or only_r:
@@ -162,6 +165,7 @@ def levels_note(summary:dict) -> str|None:
                 'FILE.json, a DATASET (fitted on its training split) or loo (leave-one-out)')
 
 @call_parse
+@user_errors
 def ihc_eval(fake_dir:str, # folder of generated IHC images
              real_dir:str, # folder of real IHC images with the same file names (extensions may differ)
              metrics:str='psnr,ssim,dab', # comma-separated `METRICS` (psnr, ssim, fid, kid, lpips, phv, dab...) or all
@@ -171,14 +175,16 @@ def ihc_eval(fake_dir:str, # folder of generated IHC images
              calibration:str=None, # HER2 levels: a JSON file, a dataset (its training split) or loo; default: no levels
              device:str=None, # cpu or cuda (default: cuda if available)
              seed:int=0, # seed of KID's subsets
+             overwrite:bool=False, # replace an existing --out (and its .json)
             ):
     "Evaluate generated IHC images against the real ones: per-image CSV, summary JSON, printed summary"
-    try:
-        cal = level_calibration(calibration)
-        ev = evaluate(fake_dir, real_dir, metrics, mode, weights, cal, device, seed, progress=sys.stderr.isatty())
-    except (DataError, WeightsMissing, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr); sys.exit(1)
-    csv, js = ev.save(out or default_output(fake_dir, real_dir))
+    out = Path(out or default_output(fake_dir, real_dir))
+    if out.is_dir(): raise EvalError(f'--out {out} is a folder: give the CSV file to write')
+    if not overwrite and (old := [p for p in (out, out.with_suffix('.json')) if p.exists()]):
+        raise EvalError(f'{old[0]} exists: pass --overwrite to replace it, or choose another --out')
+    cal = level_calibration(calibration)
+    ev = evaluate(fake_dir, real_dir, metrics, mode, weights, cal, device, seed, progress=sys.stderr.isatty())
+    csv, js = ev.save(out)
     print(f"{ev.summary['n']} pairs, {ev.summary['mode']} mode: {fake_dir} against {real_dir}")
     print(ev.table().to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))
     if note := levels_note(ev.summary): print(note)
