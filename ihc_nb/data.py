@@ -21,7 +21,7 @@ from fastcore.parallel import parallel
 from fastcore.script import call_parse
 from PIL import Image, UnidentifiedImageError
 
-from .settings import DatasetSpec, dataset_spec
+from .settings import DatasetSpec, dataset_spec, max_image_pixels, user_errors
 from .synth import make_synthetic
 
 # %% auto #0
@@ -209,12 +209,14 @@ def _to_rgb8(im:Image.Image) -> tuple[np.ndarray, str|None]:
 
 def read_rgb(path:str|Path) -> tuple[np.ndarray, str|None]:
     "Decode the image at `path` by content into an 8-bit RGB array; also a note on any conversion"
-    path = Path(path)
+    path, Image.MAX_IMAGE_PIXELS = Path(path), max_image_pixels()
     try:
         with Image.open(path) as im:
             im.load()
             return _to_rgb8(im)
     except FileNotFoundError: raise DataError(f'{path} does not exist')
+    except Image.DecompressionBombError as e:
+        raise DataError(f'{path}: {e}. If genuine, raise max_image_pixels under [ihc_nb] in settings.ini') from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         size = path.stat().st_size
         what = 'an empty file' if size == 0 else f'not a readable image, or truncated ({size} bytes)'
@@ -435,14 +437,13 @@ def format_report(rep:pd.DataFrame) -> str:
     return '\n'.join(lines)
 
 @call_parse
+@user_errors
 def ihc_check_data(dataset:str,     # a settings.ini name (bci, mist-her2, ...) or a dataset folder
                    layout:str=None, # a key of ihc_nb.data.LAYOUTS: bci, mist, aligned, paired (default: detected)
                    crop:int=None,   # flag images smaller than this (default: the section's crop; none for a folder)
                   ):
     "Check that every H&E / IHC pair of a dataset is usable; exit 1 with the list of problems otherwise"
-    try: rep, problems = check_dataset(dataset, layout, crop)
-    except DataError as e:
-        print(f'error: {e}', file=sys.stderr); sys.exit(1)
+    rep, problems = check_dataset(dataset, layout, crop)
     print(format_report(rep))
     if problems:
         print(f'\n{len(problems)} problems:', *problems, sep='\n  ', file=sys.stderr)

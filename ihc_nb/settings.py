@@ -12,8 +12,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['SETTINGS_NAME', 'NUMBERS', 'WEIGHTS', 'UserError', 'user_errors', 'SettingsError', 'find_settings', 'read_settings',
-           'coerce', 'DatasetSpec', 'list_datasets', 'dataset_spec', 'weights_dir', 'runs_dir', 'WeightsMissing',
-           'torch_hub_checkpoints', 'find_weights', 'bci_sample_path']
+           'coerce', 'DatasetSpec', 'list_datasets', 'dataset_spec', 'weights_dir', 'runs_dir', 'max_image_pixels',
+           'WeightsMissing', 'torch_hub_checkpoints', 'find_weights', 'bci_sample_path']
 
 # %% ../nbs/00_settings.ipynb #afe1e501
 class UserError(Exception):
@@ -118,7 +118,8 @@ def _spec_from_section(cfg, name):
     if not sec.get('path'): raise SettingsError(f'[{name}] in {cfg.path} has no `path`')
     path = Path(sec.pop('path')).expanduser()
     return DatasetSpec(name, path if path.is_absolute() else root/path, coerce(sec.pop('layout', '')),
-                       coerce(sec.pop('marker', '')), _numbers(cfg, name, {k: coerce(v) for k,v in sec.items()}), section=name,
+                       coerce(sec.pop('marker', '')), _numbers(cfg, name, {k: coerce(v) for k,v in sec.items()}),
+                       section=name,
                        own=cfg.own.get(name, set()))
 
 def dataset_spec(name_or_path:str|Path, # a section of settings.ini (`bci`, `mist-her2`, ...) or a folder
@@ -156,6 +157,12 @@ def weights_dir(cfg:configparser.ConfigParser|None=None) -> Path|None:
 def runs_dir(cfg:configparser.ConfigParser|None=None) -> Path:
     "The folder where training runs are written (`[ihc_nb] runs`, default `runs/` beside settings.ini)"
     return _global('runs', cfg) or Path('runs').resolve()
+
+def max_image_pixels(cfg:configparser.ConfigParser|None=None) -> int:
+    "The most pixels an image may claim (`[ihc_nb] max_image_pixels`; default: PIL's guard against decompression bombs)"
+    v = (cfg or read_settings()).get(_GLOBAL, 'max_image_pixels', fallback='').strip()
+    if v and not v.isdigit(): raise SettingsError(f'[ihc_nb] max_image_pixels = {v!r} is not a whole number of pixels')
+    return int(v) if v else 89_478_485
 
 # %% ../nbs/00_settings.ipynb #f0167ec0
 WEIGHTS = {   # key: (file name, size in bytes (None: not published), public URL, what needs it)

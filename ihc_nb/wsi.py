@@ -19,11 +19,22 @@ import ihc_nb
 from .data import IMAGE_EXTS, DataError, read_rgb
 from .stainer import RowBlender, Stainer
 from .files import atomic_path
+from .settings import user_errors
 
 # %% auto #0
-__all__ = ['halve', 'write_pyramid', 'SlideError', 'open_slide', 'slide_mpp', 'choose_level', 'read_rgb_region', 'tissue_mask',
-           'synthetic_slide', 'SlideJob', 'open_job', 'resume_rows', 'commit_row', 'stain_row', 'write_stained',
-           'stain_slide', 'stain_path', 'ihc_stain']
+__all__ = ['check_output', 'halve', 'write_pyramid', 'SlideError', 'open_slide', 'slide_mpp', 'choose_level', 'read_rgb_region',
+           'tissue_mask', 'synthetic_slide', 'SlideJob', 'open_job', 'resume_rows', 'commit_row', 'stain_row',
+           'write_stained', 'stain_slide', 'stain_folder', 'stain_path', 'ihc_stain']
+
+# %% ../nbs/18_wsi.ipynb #7bb36506
+def check_output(compression:str='jpeg', # 'jpeg' or 'deflate'
+                 quality:int=95, # JPEG quality, 90-100
+                 background:str='copy', # the glass: 'copy' or 'white'
+                ):
+    "Refuse (`ValueError`, naming the option) an output setting `ihc-stain` cannot write, before any work"
+    if compression not in ('jpeg', 'deflate'): raise ValueError(f"--compression {compression}: use jpeg or deflate")
+    if compression == 'jpeg' and not 90 <= quality <= 100: raise ValueError(f'--quality {quality}: use 90 to 100')
+    if background not in ('copy', 'white'): raise ValueError(f'--background {background}: use copy or white')
 
 # %% ../nbs/18_wsi.ipynb #aa6593fc
 def _tiles(a:np.ndarray, t:int):
@@ -54,10 +65,7 @@ def write_pyramid(path:str|Path, # the .tif to write
                   description:str='') -> Path:
     "Write `level0` (H, W, 3) uint8 and its 2x downsamplings as a tiled pyramidal BigTIFF, atomically"
     import tifffile
-    if compression not in ('jpeg', 'deflate'):
-        raise ValueError(f"compression must be 'jpeg' or 'deflate', not {compression!r}")
-    if compression == 'jpeg' and not 90 <= quality <= 100:
-        raise ValueError(f'JPEG quality must be 90-100, not {quality}')
+    check_output(compression, quality)
     levels, a = [level0], level0
     while max(a.shape[:2]) > tile:
         nxt = None if work is None else np.lib.format.open_memmap(Path(work)/f'level{len(levels)}.npy', 'w+', np.uint8,
@@ -254,8 +262,7 @@ def stain_slide(stainer:Stainer, # the model
     src, dst = Path(src), Path(dst)
     if dst.exists() and not overwrite:
         raise FileExistsError(f'{dst} exists: choose another output or pass overwrite (--overwrite)')
-    if background not in ('copy', 'white'):
-        raise ValueError(f"background must be 'copy' or 'white', not {background!r}")
+    check_output(compression, quality, background)
     job = open_job(stainer, src, level, mpp, background)
     blender = RowBlender(job.height, job.width, stainer.tile, stainer.overlap)
     work = dst.with_name(f'.{dst.name}.partial')
@@ -286,18 +293,35 @@ def _is_slide(path:Path) -> bool:
                 openslide.OpenSlide(str(path)).level_count > 1
     except Exception: return False
 
-def stain_path(stainer:Stainer, src:str|Path, dst:str|Path, overwrite:bool=False, **slide_kw) -> list[Path]:
+def stain_folder(stainer:Stainer, # the model
+                 src:Path, # a folder of H&E images
+                 dst:Path, # the folder of stained PNGs (same stems)
+                 overwrite:bool=False, # redo the images already stained
+                ) -> list[Path]:
+    "Stain every image of `src` into `dst`: finished outputs are kept, a bad image is reported and the others go on"
+    ims = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.'))
+    if not ims: raise DataError(f'{src} holds no images ({", ".join(IMAGE_EXTS)})')
+    from fastprogress.fastprogress import progress_bar
+    done, kept, failed = [], 0, []
+    for p in progress_bar(ims):
+        out = dst/(p.stem + '.png')
+        if out.exists() and not overwrite: kept += 1; done.append(out); continue
+        try: done += stain_path(stainer, p, out, overwrite=True)
+        except DataError as e: failed.append(str(e))
+    if kept: print(f'kept {kept} images stained before in {dst} (--overwrite stains them again)')
+    if failed: raise DataError(f'{len(failed)} of {len(ims)} images were not stained (the others are in {dst}): ' +
+                               '; '.join(failed))
+    return done
+
+def stain_path(stainer:Stainer, # the model
+               src:str|Path, # a slide, an image or a folder of images
+               dst:str|Path, # the stained slide, image or folder
+               overwrite:bool=False, # replace what exists
+               **slide_kw) -> list[Path]: # passed to `stain_slide`
     "Stain a slide, an image or a folder of images from `src` into `dst`; returns what was written"
     src, dst = Path(src), Path(dst)
     if not src.exists(): raise FileNotFoundError(f'{src} does not exist')
-    if src.is_dir():
-        ims = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.'))
-        if not ims: raise DataError(f'{src} holds no images ({", ".join(IMAGE_EXTS)})')
-        if dst.exists() and any(dst.iterdir()) and not overwrite:
-            raise FileExistsError(f'{dst} exists and is not empty: pass --overwrite')
-        dst.mkdir(parents=True, exist_ok=True)
-        from fastprogress.fastprogress import progress_bar
-        return [stain_path(stainer, p, dst/(p.stem + '.png'), overwrite=True) for p in progress_bar(ims)]
+    if src.is_dir(): return stain_folder(stainer, src, dst, overwrite)
     if _is_slide(src): return [stain_slide(stainer, src, dst, overwrite=overwrite, **slide_kw)]
     if dst.exists() and not overwrite: raise FileExistsError(f'{dst} exists: choose another output or pass --overwrite')
     he, _ = read_rgb(src)
@@ -306,6 +330,7 @@ def stain_path(stainer:Stainer, src:str|Path, dst:str|Path, overwrite:bool=False
     return [dst]
 
 @call_parse
+@user_errors
 def ihc_stain(input:str,                # an H&E image, a folder of images, or a whole-slide image
               output:str,               # the stained file (image or pyramidal .tif for a slide) or folder
               model:str=None,           # (required) a stainer file (Stainer.save) or a training run folder
@@ -326,10 +351,12 @@ def ihc_stain(input:str,                # an H&E image, a folder of images, or a
     if model is None:
         print('error: --model is required: a stainer file (Stainer.save) or a training run folder', file=sys.stderr)
         sys.exit(2)
-    try:
-        st = Stainer.load(model, tile=tile, overlap=overlap, batch_size=batch_size, device=device, compile=compile)
-        done = stain_path(st, input, output, overwrite=overwrite, level=level, mpp=mpp, background=background,
-                          compression=compression, quality=quality)
-    except (DataError, FileExistsError, FileNotFoundError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr); sys.exit(1)
+    if not Path(input).exists(): raise FileNotFoundError(f'{input} does not exist: give an H&E image, folder or slide')
+    check_output(compression, quality, background)                     # before the model loads or anything is stained
+    if tile is not None and tile <= 0: raise ValueError(f'--tile {tile}: the tile size must be positive')
+    parent = next(p for p in (Path(output).resolve(), *Path(output).resolve().parents) if p.exists())
+    if not os.access(parent, os.W_OK): raise PermissionError(f'{parent} is not writable: choose another output')
+    st = Stainer.load(model, tile=tile, overlap=overlap, batch_size=batch_size, device=device, compile=compile)
+    done = stain_path(st, input, output, overwrite=overwrite, level=level, mpp=mpp, background=background,
+                      compression=compression, quality=quality)
     print(f'stained {len(done)} file{"s" if len(done) > 1 else ""} into {output}')

@@ -131,3 +131,22 @@ def test_bench_prints_its_table():
     assert lines[0].startswith('CPU, ') and 'peak' in lines[0]
     assert 'infer_tiles_s' in lines[1] and 'mfu' in lines[1] and 'memory_ratio' in lines[1]
     assert [l.split()[0] for l in lines[2:]] == ['pix2pix', 'ceff']
+
+
+def test_stain_folder_goes_on_past_a_bad_image_and_resumes(synth, tiny_stainer, tmp_path):
+    import shutil
+    out, _ = synth
+    src, dst = tmp_path/'he', tmp_path/'stained'
+    shutil.copytree(out/'HE/test', src)
+    names = sorted(p.name for p in src.iterdir())
+    (src/names[0]).write_bytes(b'not a png')
+    r = run('ihc-stain', src, dst, '--model', tiny_stainer, '--device', 'cpu')
+    assert r.returncode == 1 and 'Traceback' not in r.stderr
+    assert f'1 of {len(names)} images were not stained' in r.stderr and f'{names[0]} cannot be decoded' in r.stderr
+    assert sorted(p.name for p in dst.iterdir()) == [Path(n).stem + '.png' for n in names[1:]]   # the others went on
+    before = {p.name: p.stat().st_mtime_ns for p in dst.iterdir()}
+    shutil.copy(out/'HE/test'/names[0], src/names[0])                                          # the image mended
+    r = run('ihc-stain', src, dst, '--model', tiny_stainer, '--device', 'cpu')
+    assert r.returncode == 0 and f'kept {len(names) - 1} images stained before' in r.stdout
+    assert all(dst.joinpath(n).stat().st_mtime_ns == t for n, t in before.items())             # not stained again
+    assert len(list(dst.iterdir())) == len(names)

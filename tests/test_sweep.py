@@ -41,6 +41,8 @@ BAD = [  # (command line, what the one line must name)
     ('ihc-stain {lab}/ds/HE/test {lab}/out', '--model'),
     ('ihc-stain {lab}/ds/HE/test {lab}/out --model {lab}/notes.txt', 'notes.txt'),
     ('ihc-stain {lab}/nope.png {lab}/out.png --model {lab}/notes.txt', 'nope.png'),
+    ('ihc-stain {lab}/ds/HE/test {lab}/out3 --model {lab}/notes.txt --compression lzw', '--compression lzw'),
+    ('ihc-stain {lab}/ds/HE/test {lab}/out4 --model {lab}/notes.txt --tile -64', '--tile -64'),
     ('ihc-bench --methods nope --sizes 64', 'nope'),
 ]
 
