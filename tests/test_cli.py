@@ -103,3 +103,11 @@ def test_bench_prints_its_table():
     assert lines[0].startswith('CPU, ') and 'peak' in lines[0]
     assert 'infer_tiles_s' in lines[1] and 'mfu' in lines[1] and 'memory_ratio' in lines[1]
     assert [l.split()[0] for l in lines[2:]] == ['pix2pix', 'ceff']
+
+
+def test_train_bsrgan_without_weights(synth, tmp_path):
+    r = run('ihc-train', '--method', 'ammfi', '--dataset', synth[0], '--upscaler', 'bsrgan', '--run', 'no-bsrgan',
+            env=dict(IHC_NB_WEIGHTS=str(tmp_path), TORCH_HOME=str(tmp_path)), cwd=tmp_path)
+    assert r.returncode != 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert 'BSRGAN.pth' in r.stderr and str(tmp_path) in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path/'runs/no-bsrgan').exists()
