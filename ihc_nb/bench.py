@@ -154,7 +154,7 @@ def bench_method(name:str, size:int, device='cpu', reference:bool=False, batch:i
     opts = {**m.options, **options}
     if name == 'pix2pix' and opts.get('netG') == 'unet':   # the U-Net needs tiles of at least 2**num_downs px
         opts['num_downs'] = min(opts.get('num_downs', 8), int(np.log2(size)))
-    model = m.build(**{**opts, **(m.skeleton(opts) if m.skeleton else {})})
+    model = m.skeleton_model(opts)
     if name == 'ceff' and hasattr(model.G, 'fusion'): model.G.fusion.explicit = reference
     x = torch.rand(batch, 3, size, size, device=dev) * 2 - 1
     dls = DataLoaders.from_dsets([(x[0].cpu(), x[0].cpu())], [(x[0].cpu(), x[0].cpu())], bs=1, device=dev, num_workers=0)

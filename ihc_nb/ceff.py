@@ -16,13 +16,13 @@ import torch.nn.functional as F
 from .awl import AdaptiveL1, grid_patches
 from .encoders import DualEncoder, ResNetEncoder
 from .fusion import CrossAttentionFusion
-from .gan import GANLoss, PatchDiscriminator, Pix2Pix, SampleGrid, StainLearner
+from .gan import GANLoss, PatchDiscriminator, Pix2Pix
 from .layers import ResnetBlock, init_weights, norm_layer
 from .vmfe import MSFPM, VMFE, wavelet_filters
 
 # %% auto #0
 __all__ = ['resnet_stem', 'resnet_decoder', 'CEFFGenerator', 'CEFF', 'ceff_model', 'official_ceff_state',
-           'official_encoder_state', 'load_official_ceff', 'ceff_learner']
+           'official_encoder_state', 'load_official_ceff']
 
 # %% ../nbs/10_ceff.ipynb #f96131f9
 def resnet_stem(ngf:int=64, norm:str='batch') -> nn.Sequential:
@@ -164,8 +164,3 @@ def load_official_ceff(path:str|Path, device='cpu') -> CEFFGenerator:
     G = CEFFGenerator(ResNetEncoder())
     G.load_state_dict(g)
     return G.eval().to(device)
-
-# %% ../nbs/10_ceff.ipynb #cbb6ab33
-def ceff_learner(dls, encoders:DualEncoder|None, lr:float=2e-4, cbs=None, **kwargs) -> StainLearner:
-    "A `StainLearner` training CEFF (`ceff_model(encoders, **kwargs)`) on `dls`, saving sample grids"
-    return StainLearner(dls, ceff_model(encoders, **kwargs), lr=lr, cbs=[SampleGrid(), *(cbs or [])])

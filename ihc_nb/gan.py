@@ -6,6 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/gan.html.md"""
 
 # %% ../nbs/09_gan.ipynb #ebdc22d2
 from __future__ import annotations
+import random
 from collections import defaultdict
 from contextlib import nullcontext
 from functools import partial
@@ -26,8 +27,8 @@ from .measures import psnr, ssim, to_uint8
 
 
 # %% auto #0
-__all__ = ['PatchDiscriminator', 'GANLoss', 'GANModel', 'Pix2Pix', 'ImageMetric', 'LossParts', 'gan_opt', 'StainLearner',
-           'identity_scores', 'Distributed', 'sample_grid', 'SampleGrid']
+__all__ = ['PatchDiscriminator', 'GANLoss', 'GANModel', 'Pix2Pix', 'ImagePool', 'CycleGAN', 'ImageMetric', 'LossParts', 'gan_opt',
+           'tiled', 'StainLearner', 'identity_scores', 'Distributed', 'sample_grid', 'SampleGrid']
 
 # %% ../nbs/09_gan.ipynb #c6a4814d
 class PatchDiscriminator(nn.Module):
@@ -63,6 +64,7 @@ class GANLoss(nn.Module):
 class GANModel(nn.Module):
     "A training method: networks, inference (`forward`: H&E -> IHC), and the losses of a D step and a G step"
     loss_names = ()
+    g_first = False   # the G step before the D step (CycleGAN's order); else D first (pix2pix, CUT, ASP, CEFF)
 
     def forward(self, he): return self.G(he)
     def generate(self, he, ihc): return self(he)
@@ -95,6 +97,50 @@ class Pix2Pix(GANModel):
         gan, pix = self.gan(self.D(torch.cat([he, fake], 1)), True), self.pixel_loss(fake, ihc)
         return dict(loss=gan + pix, g_gan=gan, g_l1=pix)
 
+# %% ../nbs/09_gan.ipynb #ba2641bb
+class ImagePool:
+    "CycleGAN's history of generated images: once full, each new image swaps, with probability 1/2, for a stored one"
+    def __init__(self, size:int=50): self.size, self.images = size, []
+    def query(self, images:torch.Tensor) -> torch.Tensor:
+        if self.size == 0: return images
+        out = []
+        for im in images.detach():
+            if len(self.images) < self.size: self.images.append(im); out.append(im)
+            elif random.random() > 0.5:
+                i = random.randrange(self.size); out.append(self.images[i].clone()); self.images[i] = im
+            else: out.append(im)
+        return torch.stack(out)
+
+# %% ../nbs/09_gan.ipynb #596328d8
+class CycleGAN(GANModel):
+    "CycleGAN: G_A: H&E -> IHC, G_B: IHC -> H&E, D_A (IHC), D_B (H&E); GAN + cycle + identity losses"
+    loss_names, g_first = ('d_loss', 'g_gan', 'g_cycle', 'g_idt'), True
+    def __init__(self, G_A, G_B, D_A, D_B, gan_mode:str='lsgan', lambda_a:float=10., lambda_b:float=10.,
+                 lambda_idt:float=0.5, pool:int=50):
+        super().__init__()
+        self.G, self.G_B, self.D, self.D_B, self.gan = G_A, G_B, D_A, D_B, GANLoss(gan_mode)
+        self.lambda_a, self.lambda_b, self.lambda_idt = lambda_a, lambda_b, lambda_idt
+        self.pool_a, self.pool_b = ImagePool(pool), ImagePool(pool)
+
+    def discriminators(self): return [self.D, self.D_B]
+
+    def generate(self, he, ihc):
+        fake_b, fake_a = self.G(he), self.G_B(ihc)
+        return fake_b, fake_a, self.G_B(fake_b), self.G(fake_a), self.G(ihc), self.G_B(he)
+
+    def d_loss(self, he, ihc, out):
+        fake_b, fake_a = self.pool_b.query(out[0]), self.pool_a.query(out[1])
+        loss = 0.5 * (self.gan(self.D(ihc), True) + self.gan(self.D(fake_b), False)) + \
+               0.5 * (self.gan(self.D_B(he), True) + self.gan(self.D_B(fake_a), False))
+        return dict(loss=loss, d_loss=loss)
+
+    def g_loss(self, he, ihc, out):
+        fake_b, fake_a, rec_a, rec_b, idt_b, idt_a = out
+        gan = self.gan(self.D(fake_b), True) + self.gan(self.D_B(fake_a), True)
+        cyc = self.lambda_a * F.l1_loss(rec_a, he) + self.lambda_b * F.l1_loss(rec_b, ihc)
+        idt = self.lambda_idt * (self.lambda_b * F.l1_loss(idt_b, ihc) + self.lambda_a * F.l1_loss(idt_a, he))
+        return dict(loss=gan + cyc + idt, g_gan=gan, g_cycle=cyc, g_idt=idt)
+
 # %% ../nbs/09_gan.ipynb #4dca6846
 class ImageMetric(Metric):
     "A per-image metric of generated vs real IHC (8-bit RGB), averaged over the validation set; `values` keeps each image's"
@@ -121,11 +167,27 @@ class LossParts(Callback):
 
 def gan_opt(wd:float=0.): return partial(Adam, mom=0.5, sqr_mom=0.999, eps=1e-8, wd=wd)
 
+# %% ../nbs/09_gan.ipynb #e78649ae
+def _starts(n:int, tile:int) -> list[int]: return sorted({*range(0, n - tile, tile), n - tile}) if n > tile else [0]
+
+def tiled(f, x:torch.Tensor, tile:int|None=None) -> torch.Tensor:
+    "`f` applied to `tile` x `tile` tiles of `x` (B, C, H, W), stitched back; to all of `x` at once if `tile` is None"
+    if tile is None: return f(x)
+    out = None
+    for i in _starts(x.shape[-2], tile):
+        for j in _starts(x.shape[-1], tile):
+            y = f(x[..., i:i + tile, j:j + tile])
+            if out is None: out = y.new_empty(*y.shape[:2], *x.shape[-2:])
+            out[..., i:i + tile, j:j + tile] = y
+    return out
+
 # %% ../nbs/09_gan.ipynb #3be86af0
 class StainLearner(Learner):
-    "fastai `Learner` for H&E -> IHC methods (`GANModel`s): a D step then a G step per batch"
+    "fastai `Learner` for H&E -> IHC methods (`GANModel`s): a D step and a G step per batch (`model.g_first`: G first)"
     def __init__(self, dls, model:GANModel, lr:float=2e-4, opt_func=None, metrics=None, cbs=None,
-                 bf16:bool|None=None, channels_last:bool|None=None, **kwargs):
+                 bf16:bool|None=None, channels_last:bool|None=None,
+                 valid_tile:int|None=None, # validate on tiles of this size, stitched (None: whole images at once)
+                 **kwargs):
         parts = LossParts(model.loss_names)
         super().__init__(dls, model, loss_func=F.l1_loss, opt_func=opt_func or gan_opt(), lr=lr,
                          splitter=lambda m: m.param_groups(), cbs=[parts, *L(cbs)],
@@ -136,6 +198,7 @@ class StainLearner(Learner):
         self.channels_last = cuda if channels_last is None else channels_last
         if cuda: torch.backends.cudnn.benchmark = True
         if self.channels_last: self.model.to(memory_format=torch.channels_last)
+        self.valid_tile = valid_tile
 
     def _autocast(self):
         dev = torch.device(self.dls.device or 'cpu').type
@@ -159,32 +222,44 @@ class StainLearner(Learner):
         dist.all_reduce(flat); flat /= dist.get_world_size()
         for g, f in zip(grads, flat.split([g.numel() for g in grads])): g.copy_(f.view_as(g))
 
-    def _do_one_batch(self):
-        he, ihc = self._inputs()
-        if not self.training:
-            with self._autocast(): self.pred = self.model(he).float()
-            self('after_pred')
-            self.loss_grad = F.l1_loss(self.pred, ihc.float()); self.loss = self.loss_grad.clone()
-            self('after_loss')
-            return
+    def _d_step(self, he, ihc, out) -> dict:
+        "D step: only D's parameters get gradients (the generated images are detached)"
         ds = self.model.discriminators()
-        with self._autocast(): out = self.model.generate(he, ihc)
-        self.pred = out[0] if isinstance(out, tuple) else out; self('after_pred')
-        d = {}
-        if ds:   # D step: only D's parameters get gradients (the generated images are detached)
-            set_requires_grad(ds, True)
-            with self._autocast(): d = self.model.d_loss(he, ihc, tuple(o.detach() for o in out) if isinstance(out, tuple) else out.detach())
-            self._clear_grads(); d['loss'].float().backward(); self._sync_grads(); self.opt.step()
-            set_requires_grad(ds, False)
+        if not ds: return {}
+        set_requires_grad(ds, True)
+        fake = tuple(o.detach() for o in out) if isinstance(out, tuple) else out.detach()
+        with self._autocast(): d = self.model.d_loss(he, ihc, fake)
+        self._clear_grads(); d['loss'].float().backward(); self._sync_grads(); self.opt.step()
+        set_requires_grad(ds, False)
+        return d
+
+    def _g_step(self, he, ihc, out) -> dict:
+        "G step, D frozen, through fastai's loss, backward and step events"
+        set_requires_grad(self.model.discriminators(), False)
         with self._autocast(): g = self.model.g_loss(he, ihc, out)
         self.loss_grad = g['loss'].float(); self.loss = self.loss_grad.detach().clone()
-        self.loss_parts = {k: v.detach() for k, v in {**d, **g}.items() if k != 'loss'}
         self('after_loss')
         self._clear_grads()
         self._with_events(self._backward, 'backward', CancelBackwardException)
         self._sync_grads()
         self._with_events(self._step, 'step', CancelStepException)
         self._clear_grads()
+        return g
+
+    def _do_one_batch(self):
+        he, ihc = self._inputs()
+        if not self.training:
+            with self._autocast(): self.pred = tiled(self.model, he, self.valid_tile).float()
+            self('after_pred')
+            self.loss_grad = F.l1_loss(self.pred, ihc.float()); self.loss = self.loss_grad.clone()
+            self('after_loss')
+            return
+        with self._autocast(): out = self.model.generate(he, ihc)
+        self.pred = out[0] if isinstance(out, tuple) else out; self('after_pred')
+        parts = {}
+        for step in (self._g_step, self._d_step) if self.model.g_first else (self._d_step, self._g_step):
+            parts.update(step(he, ihc, out))
+        self.loss_parts = {k: v.detach() for k, v in parts.items() if k != 'loss'}
 
 # %% ../nbs/09_gan.ipynb #34e20da4
 def identity_scores(dl) -> dict:

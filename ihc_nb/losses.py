@@ -6,16 +6,17 @@ Docs: https://ihc-nb.github.io/ihc_nb/losses.html.md"""
 
 # %% ../nbs/11_losses.ipynb #e6b5cb4b
 from __future__ import annotations
-import math
+import math, random
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .gan import GANLoss, GANModel, Pix2Pix
 from .layers import init_weights
 
 # %% auto #0
 __all__ = ['PatchSampler', 'patch_nce', 'multilayer_nce', 'asp_constant_weight', 'asp_lookup', 'asp_weights', 'asp_nce',
-           'gaussian_kernel', 'PyramidL1', 'GaussianPyramidL1']
+           'gaussian_kernel', 'PyramidL1', 'GaussianPyramidL1', 'PyramidPix2Pix', 'ContrastiveGAN']
 
 # %% ../nbs/11_losses.ipynb #54420562
 class PatchSampler(nn.Module):
@@ -144,3 +145,64 @@ class GaussianPyramidL1(nn.Module):
             raise ValueError(f'a {len(self.weights)}-level Gaussian pyramid needs images larger than {2 ** (len(self.weights) - 1)} px, '
                              f'got {fake.shape[-2]}x{fake.shape[-1]}: use larger crops or fewer `gp_weights`')
         return torch.stack([w * F.l1_loss(a, b) for w, a, b in zip(self.weights, self.pyramid(fake), self.pyramid(real))]).mean()
+
+# %% ../nbs/11_losses.ipynb #0d91e62c
+class PyramidPix2Pix(Pix2Pix):
+    "PyramidPix2pix (BCI): conditional GAN + L1 at four scales of a Gaussian pyramid"
+    def __init__(self, G, D, gan_mode:str='vanilla', weights=(25., 25., 25., 25.)):
+        super().__init__(G, D, gan_mode, lambda_l1=1.)
+        self.pyramid = PyramidL1(weights)
+    def pixel_loss(self, fake, ihc): return self.pyramid(fake, ihc)
+
+# %% ../nbs/11_losses.ipynb #0aa4cd0c
+class ContrastiveGAN(GANModel):
+    "CUT / FastCUT / ASP / Qu et al.: LSGAN + PatchNCE (+ identity NCE) (+ ASP) (+ Gaussian-pyramid L1)"
+    def __init__(self, G, D, gan_mode:str='lsgan', lambda_gan:float=1., lambda_nce:float=1., nce_idt:bool=False,
+                 idt_average:bool=True, flip_equivariance:bool=False, num_patches:int=256, nce_t:float=0.07,
+                 nce_layers=None, lambda_asp:float=0., asp_mode:str='lambda_linear', lambda_gp:float=0.,
+                 gp_weights=(1/64, 1/32, 1/16, 1/8, 1/4, 1.), init:str='xavier'):
+        super().__init__()
+        self.G, self.D, self.gan = G, D, GANLoss(gan_mode)
+        self.layers = list(nce_layers or G.nce_layers)
+        with torch.no_grad(): chans = [f.shape[1] for f in G.features(torch.zeros(1, 3, 64, 64), self.layers)]
+        self.F = PatchSampler(chans, init=init)
+        self.lambda_gan, self.lambda_nce, self.nce_idt, self.idt_average = lambda_gan, lambda_nce, nce_idt, idt_average
+        self.flip, self.num_patches, self.nce_t = flip_equivariance, num_patches, nce_t
+        self.lambda_asp, self.asp_mode, self.lambda_gp = lambda_asp, asp_mode, lambda_gp
+        self.gp = GaussianPyramidL1(gp_weights) if lambda_gp else None
+        self.loss_names = ('d_loss', 'g_gan', 'g_nce') + (('g_nce_idt',) if nce_idt else ()) + \
+                          (('g_asp',) if lambda_asp else ()) + (('g_gp',) if lambda_gp else ())
+        self.epoch, self.n_const, self.n_decay, self.flipped = 0, 1, 0, False
+
+    def set_progress(self, epoch, n_const, n_decay): self.epoch, self.n_const, self.n_decay = epoch, n_const, n_decay
+
+    def generate(self, he, ihc):
+        x = torch.cat([he, ihc]) if self.nce_idt else he
+        self.flipped = self.flip and random.random() < 0.5
+        y = self.G(x.flip(-1) if self.flipped else x)
+        return tuple(y.chunk(2)) if self.nce_idt else y
+
+    def d_loss(self, he, ihc, out):
+        fake = out[0] if isinstance(out, tuple) else out
+        loss = 0.5 * (self.gan(self.D(fake), False) + self.gan(self.D(ihc), True))
+        return dict(loss=loss, d_loss=loss)
+
+    def _nce(self, src, tgt_feats, weight=None):
+        with torch.no_grad(): keys = self.G.features(src, self.layers)   # keys carry no gradient anyway
+        return multilayer_nce(self.F, keys, tgt_feats, self.num_patches, self.nce_t, weight)
+
+    def g_loss(self, he, ihc, out):
+        fake, idt = out if isinstance(out, tuple) else (out, None)
+        unflip = (lambda t: t.flip(-1)) if self.flipped else (lambda t: t)
+        feats = [unflip(f) for f in self.G.features(fake, self.layers)]
+        parts = dict(g_gan=self.lambda_gan * self.gan(self.D(fake), True), g_nce=self.lambda_nce * self._nce(he, feats))
+        if idt is not None:
+            idt_feats = [unflip(f) for f in self.G.features(idt, self.layers)]
+            parts['g_nce_idt'] = self.lambda_nce * self._nce(ihc, idt_feats)
+        if self.lambda_asp:
+            w = lambda q, k: asp_weights(self.asp_mode, (q * k).sum(1), self.epoch, self.n_const, self.n_decay)
+            parts['g_asp'] = self.lambda_asp * self._nce(ihc, feats, weight=w)
+        if self.gp is not None: parts['g_gp'] = self.lambda_gp * self.gp(unflip(fake), ihc)
+        nce = parts['g_nce'] + parts.get('g_nce_idt', 0.)
+        if idt is not None and self.idt_average: nce = nce / 2
+        return dict(loss=parts['g_gan'] + nce + parts.get('g_asp', 0.) + parts.get('g_gp', 0.), **parts)

@@ -14,124 +14,21 @@ from typing import Callable
 import pandas as pd
 import torch
 from fastcore.script import call_parse
-import torch.nn as nn
-import torch.nn.functional as F
 
 import ihc_nb
 from .ammfi import AMMFIGenerator
 from .data import find_pairs, pair_dls
-from .gan import GANLoss, GANModel, PatchDiscriminator, Pix2Pix, SampleGrid, StainLearner, identity_scores
+from .gan import CycleGAN, GANModel, PatchDiscriminator, Pix2Pix, SampleGrid, StainLearner, identity_scores
 from .layers import ResnetGenerator, UnetGenerator, init_weights, spectral_norm_all
-from .losses import GaussianPyramidL1, PatchSampler, PyramidL1, asp_weights, multilayer_nce
-from .multimag import MultiMag
+from .losses import ContrastiveGAN, PyramidPix2Pix
+from .multimag import MultiMag, pick_upscaler
+from .settings import WeightsMissing
 from .files import atomic_path
 from .training import barrier, dist_setup, fit_resumable, is_main, run_path, run_settings
 
 # %% auto #0
-__all__ = ['METHODS', 'PyramidPix2Pix', 'ImagePool', 'CycleGAN', 'ContrastiveGAN', 'Method', 'build_pix2pix', 'build_pyramidp2p',
-           'build_cyclegan', 'build_contrastive', 'build_method', 'train', 'load_run', 'ihc_train', 'method_table']
-
-# %% ../nbs/14_methods.ipynb #d206196e
-class PyramidPix2Pix(Pix2Pix):
-    "PyramidPix2pix (BCI): conditional GAN + L1 at four scales of a Gaussian pyramid"
-    def __init__(self, G, D, gan_mode:str='vanilla', weights=(25., 25., 25., 25.)):
-        super().__init__(G, D, gan_mode, lambda_l1=1.)
-        self.pyramid = PyramidL1(weights)
-    def pixel_loss(self, fake, ihc): return self.pyramid(fake, ihc)
-
-# %% ../nbs/14_methods.ipynb #25d0375f
-class ImagePool:
-    "CycleGAN's history of generated images: once full, each new image is swapped, with probability 1/2, for a stored one"
-    def __init__(self, size:int=50): self.size, self.images = size, []
-    def query(self, images:torch.Tensor) -> torch.Tensor:
-        if self.size == 0: return images
-        out = []
-        for im in images.detach():
-            if len(self.images) < self.size: self.images.append(im); out.append(im)
-            elif random.random() > 0.5:
-                i = random.randrange(self.size); out.append(self.images[i].clone()); self.images[i] = im
-            else: out.append(im)
-        return torch.stack(out)
-
-class CycleGAN(GANModel):
-    "CycleGAN: G_A: H&E -> IHC, G_B: IHC -> H&E, D_A (IHC), D_B (H&E); GAN + cycle + identity losses"
-    loss_names = ('d_loss', 'g_gan', 'g_cycle', 'g_idt')
-    def __init__(self, G_A, G_B, D_A, D_B, gan_mode:str='lsgan', lambda_a:float=10., lambda_b:float=10., lambda_idt:float=0.5, pool:int=50):
-        super().__init__()
-        self.G, self.G_B, self.D, self.D_B, self.gan = G_A, G_B, D_A, D_B, GANLoss(gan_mode)
-        self.lambda_a, self.lambda_b, self.lambda_idt = lambda_a, lambda_b, lambda_idt
-        self.pool_a, self.pool_b = ImagePool(pool), ImagePool(pool)
-
-    def discriminators(self): return [self.D, self.D_B]
-
-    def generate(self, he, ihc):
-        fake_b, fake_a = self.G(he), self.G_B(ihc)
-        return fake_b, fake_a, self.G_B(fake_b), self.G(fake_a), self.G(ihc), self.G_B(he)
-
-    def d_loss(self, he, ihc, out):
-        fake_b, fake_a = self.pool_b.query(out[0]), self.pool_a.query(out[1])
-        loss = 0.5 * (self.gan(self.D(ihc), True) + self.gan(self.D(fake_b), False)) + \
-               0.5 * (self.gan(self.D_B(he), True) + self.gan(self.D_B(fake_a), False))
-        return dict(loss=loss, d_loss=loss)
-
-    def g_loss(self, he, ihc, out):
-        fake_b, fake_a, rec_a, rec_b, idt_b, idt_a = out
-        gan = self.gan(self.D(fake_b), True) + self.gan(self.D_B(fake_a), True)
-        cyc = self.lambda_a * F.l1_loss(rec_a, he) + self.lambda_b * F.l1_loss(rec_b, ihc)
-        idt = self.lambda_idt * (self.lambda_b * F.l1_loss(idt_b, ihc) + self.lambda_a * F.l1_loss(idt_a, he))
-        return dict(loss=gan + cyc + idt, g_gan=gan, g_cycle=cyc, g_idt=idt)
-
-# %% ../nbs/14_methods.ipynb #163e52eb
-class ContrastiveGAN(GANModel):
-    "CUT / FastCUT / ASP / Qu et al.: LSGAN + PatchNCE (+ identity NCE) (+ ASP) (+ Gaussian-pyramid L1)"
-    def __init__(self, G, D, gan_mode:str='lsgan', lambda_gan:float=1., lambda_nce:float=1., nce_idt:bool=False,
-                 idt_average:bool=True, flip_equivariance:bool=False, num_patches:int=256, nce_t:float=0.07, nce_layers=None,
-                 lambda_asp:float=0., asp_mode:str='lambda_linear', lambda_gp:float=0., gp_weights=(1/64, 1/32, 1/16, 1/8, 1/4, 1.),
-                 init:str='xavier'):
-        super().__init__()
-        self.G, self.D, self.gan = G, D, GANLoss(gan_mode)
-        self.layers = list(nce_layers or G.nce_layers)
-        with torch.no_grad(): chans = [f.shape[1] for f in G.features(torch.zeros(1, 3, 64, 64), self.layers)]
-        self.F = PatchSampler(chans, init=init)
-        self.lambda_gan, self.lambda_nce, self.nce_idt, self.idt_average = lambda_gan, lambda_nce, nce_idt, idt_average
-        self.flip, self.num_patches, self.nce_t = flip_equivariance, num_patches, nce_t
-        self.lambda_asp, self.asp_mode, self.lambda_gp = lambda_asp, asp_mode, lambda_gp
-        self.gp = GaussianPyramidL1(gp_weights) if lambda_gp else None
-        self.loss_names = ('d_loss', 'g_gan', 'g_nce') + (('g_nce_idt',) if nce_idt else ()) + \
-                          (('g_asp',) if lambda_asp else ()) + (('g_gp',) if lambda_gp else ())
-        self.epoch, self.n_const, self.n_decay, self.flipped = 0, 1, 0, False
-
-    def set_progress(self, epoch, n_const, n_decay): self.epoch, self.n_const, self.n_decay = epoch, n_const, n_decay
-
-    def generate(self, he, ihc):
-        x = torch.cat([he, ihc]) if self.nce_idt else he
-        self.flipped = self.flip and random.random() < 0.5
-        y = self.G(x.flip(-1) if self.flipped else x)
-        return tuple(y.chunk(2)) if self.nce_idt else y
-
-    def d_loss(self, he, ihc, out):
-        fake = out[0] if isinstance(out, tuple) else out
-        loss = 0.5 * (self.gan(self.D(fake), False) + self.gan(self.D(ihc), True))
-        return dict(loss=loss, d_loss=loss)
-
-    def _nce(self, src, tgt_feats, weight=None):
-        with torch.no_grad(): keys = self.G.features(src, self.layers)   # keys carry no gradient anyway
-        return multilayer_nce(self.F, keys, tgt_feats, self.num_patches, self.nce_t, weight)
-
-    def g_loss(self, he, ihc, out):
-        fake, idt = out if isinstance(out, tuple) else (out, None)
-        unflip = (lambda t: t.flip(-1)) if self.flipped else (lambda t: t)
-        feats = [unflip(f) for f in self.G.features(fake, self.layers)]
-        parts = dict(g_gan=self.lambda_gan * self.gan(self.D(fake), True), g_nce=self.lambda_nce * self._nce(he, feats))
-        if idt is not None:
-            parts['g_nce_idt'] = self.lambda_nce * self._nce(ihc, [unflip(f) for f in self.G.features(idt, self.layers)])
-        if self.lambda_asp:
-            w = lambda q, k: asp_weights(self.asp_mode, (q * k).sum(1), self.epoch, self.n_const, self.n_decay)
-            parts['g_asp'] = self.lambda_asp * self._nce(ihc, feats, weight=w)
-        if self.gp is not None: parts['g_gp'] = self.lambda_gp * self.gp(unflip(fake), ihc)
-        nce = parts['g_nce'] + parts.get('g_nce_idt', 0.)
-        if idt is not None and self.idt_average: nce = nce / 2
-        return dict(loss=parts['g_gan'] + nce + parts.get('g_asp', 0.) + parts.get('g_gp', 0.), **parts)
+__all__ = ['METHODS', 'Method', 'build_pix2pix', 'build_pyramidp2p', 'build_cyclegan', 'build_contrastive', 'build_method',
+           'train', 'load_run', 'ihc_train', 'method_table']
 
 # %% ../nbs/14_methods.ipynb #ad36daf8
 @dataclass
@@ -145,25 +42,39 @@ class Method:
     epochs: tuple               # (constant-lr epochs, decay epochs) of the reference code
     options: dict = field(default_factory=dict)   # the defaults of `build`, for the README table
     multimag: bool = False      # train on multi-magnification views by default
+    augment: str = 'dihedral'   # the random flips of the training crops (a key of `ihc_nb.data.AUGMENTS`)
+    valid_tile: bool = False    # validate on tiles of the training crop, stitched (else whole images at once)
     prepare: Callable|None = None   # (dataset, options, seed, num_workers) -> extra build arguments
     skeleton: Callable|None = None  # (options) -> the extra build arguments, untrained, that a checkpoint fills
+
+    def skeleton_model(self, options:dict) -> GANModel:
+        "The method built with a run's `options`, its extra parts (CEFF's encoders) untrained: what a checkpoint fills"
+        return self.build(**{**options, **(self.skeleton(options) if self.skeleton else {})})
 
 def _d(in_ch, ndf, n_layers, norm, init, spectral=False, antialias=False):
     return init_weights(PatchDiscriminator(in_ch, ndf, n_layers, norm, spectral, antialias), init, 0.02)
 
-def build_pix2pix(ngf=64, ndf=64, netG='unet', num_downs=8, n_blocks=9, norm='batch', dropout=0.5, gan_mode='vanilla', lambda_l1=100.):
+def build_pix2pix(ngf=64, ndf=64, netG='unet', num_downs=8, n_blocks=9, norm='batch', dropout=0.5, gan_mode='vanilla',
+                  lambda_l1=100.):
     G = UnetGenerator(ngf, num_downs, norm, dropout) if netG == 'unet' else ResnetGenerator(ngf, n_blocks, norm, dropout)
     return Pix2Pix(init_weights(G, 'normal'), _d(6, ndf, 3, norm, 'normal'), gan_mode, lambda_l1)
 
 def build_pyramidp2p(ngf=64, ndf=64, n_blocks=9, norm='batch', dropout=0.5, gan_mode='vanilla', weights=(25., 25., 25., 25.)):
-    return PyramidPix2Pix(init_weights(ResnetGenerator(ngf, n_blocks, norm, dropout), 'normal'), _d(6, ndf, 3, norm, 'normal'), gan_mode, weights)
+    G = init_weights(ResnetGenerator(ngf, n_blocks, norm, dropout), 'normal')
+    return PyramidPix2Pix(G, _d(6, ndf, 3, norm, 'normal'), gan_mode, weights)
 
-def build_cyclegan(ngf=64, ndf=64, n_blocks=9, norm='instance', gan_mode='lsgan', lambda_a=10., lambda_b=10., lambda_idt=0.5, pool=50):
-    g = lambda: init_weights(ResnetGenerator(ngf, n_blocks, norm), 'normal')
-    return CycleGAN(g(), g(), _d(3, ndf, 3, norm, 'normal'), _d(3, ndf, 3, norm, 'normal'), gan_mode, lambda_a, lambda_b, lambda_idt, pool)
+def build_cyclegan(ngf=64, ndf=64, n_blocks=9, norm='instance', gan_mode='lsgan', lambda_a=10., lambda_b=10.,
+                   lambda_idt=0.5, pool=50):
+    g, d = lambda: init_weights(ResnetGenerator(ngf, n_blocks, norm), 'normal'), lambda: _d(3, ndf, 3, norm, 'normal')
+    return CycleGAN(g(), g(), d(), d(), gan_mode, lambda_a, lambda_b, lambda_idt, pool)
 
-def build_contrastive(ngf=64, ndf=64, n_blocks=9, n_layers_d=3, norm='instance', antialias=True, spectral=False,
-                      generator='resnet', attention=True, **kwargs):
+def build_contrastive(ngf:int=64, ndf:int=64, n_blocks:int=9, n_layers_d:int=3, norm:str='instance',
+                      antialias:bool=True,  # anti-aliased resampling, ResNet G and D (CUT's --no_antialias: both off)
+                      spectral:bool=False,  # spectral norm on every convolution of G and D, not of F (ASP's code)
+                      generator:str='resnet', # 'resnet' or 'ammfi' (Qu et al.: strided convolutions of its own)
+                      attention:bool=True,  # the AMMFI modules (the ablation: off)
+                      **kwargs) -> ContrastiveGAN:
+    "CUT, FastCUT, ASP or the AMMFI model: the generator, the PatchGAN, then `ContrastiveGAN(**kwargs)`"
     G = (ResnetGenerator(ngf, n_blocks, norm, antialias=antialias) if generator == 'resnet' else
          AMMFIGenerator(ngf, n_blocks, norm, attention=attention))
     G = init_weights(G, 'xavier')
@@ -198,21 +109,28 @@ def _build_ceff(**kw):
 METHODS = {m.name: m for m in [
     Method('pix2pix', 'Isola et al., CVPR 2017', 'paired', 'conditional GAN + L1 x 100; U-Net 256, BatchNorm, dropout',
            build_pix2pix, (100, 100), dict(netG='unet', norm='batch', gan_mode='vanilla', lambda_l1=100.)),
-    Method('pyramidp2p', 'Liu et al., CVPRW 2022 (BCI)', 'paired', 'pix2pix with a 4-scale Gaussian-pyramid L1 (x 25 each); ResNet-9blocks',
+    Method('pyramidp2p', 'Liu et al., CVPRW 2022 (BCI)', 'paired',
+           'pix2pix with a 4-scale Gaussian-pyramid L1 (x 25 each); ResNet-9blocks',
            build_pyramidp2p, (100, 100), dict(n_blocks=9, norm='batch', gan_mode='vanilla', weights=(25., 25., 25., 25.))),
-    Method('cyclegan', 'Zhu et al., ICCV 2017', 'unpaired', 'two generators, cycle (x 10) and identity (x 0.5) losses, image pool',
+    Method('cyclegan', 'Zhu et al., ICCV 2017', 'unpaired',
+           'two generators, cycle (x 10) and identity (x 0.5) losses, image pool; G steps before D',
            build_cyclegan, (100, 100), dict(n_blocks=9, norm='instance', gan_mode='lsgan', lambda_idt=0.5)),
     Method('cut', 'Park et al., ECCV 2020', 'unpaired', 'PatchNCE x 1 with identity NCE; anti-aliased ResNet-9blocks',
            build_contrastive, (200, 200), dict(_CUT, lambda_nce=1., nce_idt=True)),
     Method('fastcut', 'Park et al., ECCV 2020', 'unpaired', 'PatchNCE x 10, flip equivariance, no identity NCE',
            build_contrastive, (150, 50), dict(_CUT, lambda_nce=10., nce_idt=False, flip_equivariance=True)),
-    Method('asp', 'Li et al., MICCAI 2023', 'paired', 'FastCUT + ASP (lambda_linear) x 10 + Gaussian pyramid x 10; 5-layer D, spectral norm (MIST settings)',
+    Method('asp', 'Li et al., MICCAI 2023', 'paired',
+           'FastCUT + ASP (lambda_linear) x 10 + Gaussian pyramid x 10; 5-layer D, spectral norm (MIST settings)',
            build_contrastive, (30, 10), dict(_ASP)),
-    Method('ceff', 'Jia et al., 2025', 'paired', 'VMFE + ConvGRU, cross-attention to the pretrained H&E encoder, adaptive weighted L1',
+    Method('ceff', 'Jia et al., 2025', 'paired',
+           'VMFE + ConvGRU, cross-attention to the pretrained H&E encoder, adaptive weighted L1; horizontal flips, '
+           'validated on tiles of the training crop',
            _build_ceff, (60, 40), dict(ngf=64, ndf=64, vmfe=True, fusion=True, awl=True, gan_mode='vanilla'),
-           prepare=_ceff_prepare, skeleton=_ceff_skeleton),
-    Method('ammfi', 'Qu et al., 2024', 'paired', 'AMMFI generator, multi-magnification views; adversarial + PatchNCE + ASP + Gaussian pyramid (1/10/10/10)',
-           build_contrastive, (30, 10), dict(_ASP, generator='ammfi', attention=True, antialias=False), multimag=True),
+           augment='hflip', valid_tile=True, prepare=_ceff_prepare, skeleton=_ceff_skeleton),
+    Method('ammfi', 'Qu et al., 2024', 'paired',
+           'AMMFI generator, multi-magnification views; adversarial + PatchNCE + ASP + Gaussian pyramid (1/10/10/10); '
+           "ASP's anti-aliased, spectral-normed D",
+           build_contrastive, (30, 10), dict(_ASP, generator='ammfi', attention=True), multimag=True),
 ]}
 
 def build_method(name:str, **options) -> GANModel:
@@ -231,40 +149,64 @@ def _check_resumable(run_dir:Path, info:dict, resume:bool):
     "Refuse to resume a run folder whose checkpoint was trained with another method or other options"
     if not (resume and (run_dir/'checkpoints'/'last.pth').exists() and (run_dir/'run.json').exists()): return
     old = json.loads((run_dir/'run.json').read_text())
-    diff = {k: (old.get(k), info[k]) for k in ('method', 'options', 'multimag') if old.get(k) != info[k]}
+    keys = ('method', 'options', 'multimag', 'augment', 'upscaler')
+    diff = {k: (old.get(k), info[k]) for k in keys if old.get(k) != info[k]}
     if diff: raise ValueError(f'{run_dir} holds a run trained differently ({diff}): '
                               'choose another run name, or resume=False to start it over')
 
-def train(method:str, dataset:str, run:str|None=None, crop:int|None=None, batch_size:int|None=None, epochs:int|None=None,
-          epochs_decay:int|None=None, lr:float|None=None, valid_n:int|None=None, multimag:bool|None=None, seed:int=0,
-          resume:bool=True, num_workers:int|None=None, root:str|Path|None=None, device=None, compile:bool=False, **options) -> dict:
-    "Train `method` on `dataset` in `<root>/<run>` (default `runs/<method>-<dataset>`); returns the learner, run folder, history and results"
+def _results(untrained:dict, identity:dict, final, name:str, upscaler:str|None) -> pd.DataFrame:
+    "PSNR and SSIM of the untrained generator, the identity mapping and the trained one; the upscaler used"
+    rows = [untrained, identity, final]
+    return pd.DataFrame({'psnr': [r['psnr'] for r in rows], 'ssim': [r['ssim'] for r in rows],
+                         'upscaler': [None, None, upscaler]},
+                        index=['untrained generator', 'identity (H&E as IHC)', name])
+
+def train(method:str,          # a key of `METHODS`
+          dataset:str,         # a settings.ini name or a dataset folder
+          run:str|None=None,   # the run folder's name (default `<method>-<dataset>`)
+          crop:int|None=None, batch_size:int|None=None, epochs:int|None=None, epochs_decay:int|None=None,
+          lr:float|None=None, valid_n:int|None=None,
+          multimag:bool|None=None, # multi-magnification views (default: the method's)
+          seed:int=0,
+          resume:bool=True,    # continue the run from its last checkpoint
+          num_workers:int|None=None, root:str|Path|None=None, device=None,
+          compile:bool=False,  # torch.compile each network
+          augment:str|None=None,  # 'dihedral', 'hflip' or 'none' (default: the method's, hflip for ceff)
+          upscaler:str='auto', # the views' upscaler: 'bsrgan', 'lanczos' or 'auto' (BSRGAN if its weights are here)
+          **options) -> dict:
+    "Train `method` on `dataset` in `<root>/<run>`; returns the learner, run folder, history and results"
     if method not in METHODS: raise ValueError(f'unknown method {method!r}: one of {", ".join(METHODS)}')
     rank, world = dist_setup()
     if device is None and torch.cuda.is_available(): device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
     if device is not None and torch.device(device).type == 'cuda': torch.cuda.set_device(torch.device(device))
     m = METHODS[method]
-    s = run_settings(dataset, dict(epochs=m.epochs[0], epochs_decay=m.epochs[1]), crop=crop, batch_size=batch_size, epochs=epochs,
-                     epochs_decay=epochs_decay, lr=lr, load_size=None, valid_n=valid_n)
+    mm = m.multimag if multimag is None else multimag
+    up_name, up = pick_upscaler(upscaler) if mm else (None, None)   # missing BSRGAN weights stop here
+    aug = m.augment if augment is None else augment
+    s = run_settings(dataset, dict(epochs=m.epochs[0], epochs_decay=m.epochs[1]), crop=crop, batch_size=batch_size,
+                     epochs=epochs, epochs_decay=epochs_decay, lr=lr, load_size=None, valid_n=valid_n)
     spec, found = find_pairs(dataset)              # a missing dataset stops here
     run_dir = run_path(run or f'{method}-{spec.name}', root)
-    if is_main(): print(f'{method} on {spec.name}: {len(found.pairs)} pairs ({spec.layout}); run folder {run_dir}' + (f'; {world} processes' if world > 1 else ''))
+    if is_main(): print(f'{method} on {spec.name}: {len(found.pairs)} pairs ({spec.layout}); run folder {run_dir}'
+                        + (f'; multi-magnification views upscaled with {up_name}' if mm else '')
+                        + (f'; {world} processes' if world > 1 else ''))
     torch.manual_seed(seed); random.seed(seed)
     extra = {}
     if m.prepare:   # e.g. CEFF's encoder pretraining: done once, by the main process, the others load the result
         if not is_main(): barrier()
         extra = m.prepare(dataset, options, seed, num_workers)
         if is_main(): barrier()
-    mm = m.multimag if multimag is None else multimag
     dls = pair_dls(dataset, crop=s['crop'], bs=s['batch_size'], load_size=s['load_size'], valid_n=s['valid_n'],
-                   num_workers=num_workers, seed=seed, multimag=MultiMag(s['crop']) if mm else None, device=device)
+                   augment=None if aug == 'none' else aug, num_workers=num_workers, seed=seed, device=device,
+                   multimag=MultiMag(s['crop'], upscaler=up) if mm else None)
     model = m.build(**{**m.options, **options, **extra})
     if compile:   # each network in place (its state dict keeps its keys, so checkpoints stay portable)
         for net in model.children(): net.compile()
-    learn = StainLearner(dls, model, lr=s['lr'], cbs=SampleGrid())
+    learn = StainLearner(dls, model, lr=s['lr'], cbs=SampleGrid(), valid_tile=s['crop'] if m.valid_tile else None)
     untrained = dict(zip(['valid_loss', *[x.name for x in learn.metrics]], learn.validate()))
     identity = identity_scores(dls.valid)
-    info = _jsonable(dict(method=method, dataset=str(dataset), options={**m.options, **options}, multimag=mm, settings=s, seed=seed,
+    info = _jsonable(dict(method=method, dataset=str(dataset), options={**m.options, **options}, multimag=mm,
+                          upscaler=up_name, augment=aug, valid_tile=learn.valid_tile, settings=s, seed=seed,
                           ihc_nb=ihc_nb.__version__))
     _check_resumable(run_dir, info, resume)
     barrier()
@@ -273,9 +215,7 @@ def train(method:str, dataset:str, run:str|None=None, crop:int|None=None, batch_
     fit_resumable(learn, run_dir, s['lr'], s['epochs'], s['epochs_decay'], resume=resume)
     if not is_main(): return dict(learn=learn, run=run_dir, history=None, results=None)
     history = pd.read_csv(run_dir/'history.csv')
-    final = history.iloc[-1]
-    results = pd.DataFrame({'psnr': [untrained['psnr'], identity['psnr'], final.psnr], 'ssim': [untrained['ssim'], identity['ssim'], final.ssim]},
-                           index=['untrained generator', 'identity (H&E as IHC)', f'{method}, {len(history)} epochs'])
+    results = _results(untrained, identity, history.iloc[-1], f'{method}, {len(history)} epochs', up_name)
     results.to_csv(run_dir/'results.csv')
     return dict(learn=learn, run=run_dir, history=history, results=results)
 
@@ -285,9 +225,7 @@ def load_run(run:str|Path, checkpoint:str='last.pth', device='cpu') -> GANModel:
     run = Path(run)
     if not (run/'run.json').exists(): raise FileNotFoundError(f'{run} is not a training run folder (no run.json)')
     info = json.loads((run/'run.json').read_text())
-    m = METHODS[info['method']]
-    opts = dict(info['options'])
-    model = m.build(**{**opts, **(m.skeleton(opts) if m.skeleton else {})})
+    model = METHODS[info['method']].skeleton_model(info['options'])
     ck = torch.load(run/'checkpoints'/checkpoint, map_location='cpu', weights_only=True)
     model.load_state_dict(ck['model'])
     return model.eval().to(device)
@@ -299,6 +237,8 @@ def ihc_train(method:str='ammfi',   # pix2pix, pyramidp2p, cyclegan, cut, fastcu
               run:str=None,         # run name (default: <method>-<dataset>)
               crop:int=None, batch_size:int=None, epochs:int=None, epochs_decay:int=None, lr:float=None, valid_n:int=None,
               multimag:str=None,    # true/false: multi-magnification views (default: the method's)
+              upscaler:str='auto',  # bsrgan, lanczos or auto (BSRGAN when its weights are found, else Lanczos)
+              augment:str=None,     # dihedral, hflip or none (default: the method's)
               options:str='{}',     # method options as JSON, e.g. '{"ngf": 32}'
               seed:int=0,
               restart:bool=False,   # start the run over instead of resuming it
@@ -308,8 +248,10 @@ def ihc_train(method:str='ammfi',   # pix2pix, pyramidp2p, cyclegan, cut, fastcu
              ):
     "Train a method on a dataset (what nbs/train.ipynb does); under accelerate launch or torchrun, on several GPUs"
     mm = None if multimag is None else multimag.lower() in ('1', 'true', 'yes')
-    r = train(method, dataset, run, crop, batch_size, epochs, epochs_decay, lr, valid_n, mm, seed, not restart, num_workers,
-              device=device, compile=compile, **json.loads(options))
+    try: r = train(method, dataset, run, crop, batch_size, epochs, epochs_decay, lr, valid_n, mm, seed, not restart,
+                   num_workers, device=device, compile=compile, augment=augment, upscaler=upscaler,
+                   **json.loads(options))
+    except WeightsMissing as e: raise SystemExit(f'ihc-train: {e}') from None
     rank, world = dist_setup()
     if world > 1:
         total = sum(float(p.detach().double().sum()) for p in r['learn'].model.parameters())

@@ -16,10 +16,10 @@ import torch.nn.functional as F
 from fastai.vision.augment import RandTransform
 from PIL import Image
 
-from .settings import find_weights
+from .settings import WeightsMissing, find_weights
 
 # %% auto #0
-__all__ = ['VIEWS', 'Resample', 'DenseBlock', 'RRDB', 'RRDBNet', 'BSRGAN', 'view_box', 'MultiMag']
+__all__ = ['UPSCALERS', 'VIEWS', 'Resample', 'DenseBlock', 'RRDB', 'RRDBNet', 'BSRGAN', 'pick_upscaler', 'view_box', 'MultiMag']
 
 # %% ../nbs/12_multimag.ipynb #a762b3e8
 class Resample:
@@ -84,6 +84,22 @@ class BSRGAN:
         y = self.net(x).clamp(0, 1).mul(255).round().byte()[0].permute(1, 2, 0).cpu().numpy()
         out = Image.fromarray(y)
         return out if out.size == (size, size) else self.fallback(out, size)
+
+# %% ../nbs/12_multimag.ipynb #7f6538a4
+UPSCALERS = ('auto', 'bsrgan', 'lanczos')
+
+def pick_upscaler(name:str='auto', # 'bsrgan', 'lanczos', or 'auto': BSRGAN x4 when its weights are found, else Lanczos
+                  weights:str|Path|None=None, # the weight file or its folder (default: `find_weights`' places)
+                 ) -> tuple[str, object]:
+    "The name of the upscaler used for multi-magnification views, and the upscaler"
+    if name not in UPSCALERS: raise ValueError(f"upscaler must be one of {', '.join(UPSCALERS)}, not {name!r}")
+    if name == 'lanczos': return 'lanczos', Resample()
+    if name == 'auto':
+        try: find_weights('bsrgan_x4', weights)
+        except WeightsMissing:
+            print('no BSRGAN weights (BSRGAN.pth) found: the magnification views are upscaled with Lanczos')
+            return 'lanczos', Resample()
+    return 'bsrgan', BSRGAN(4, weights)
 
 # %% ../nbs/12_multimag.ipynb #ea95b30f
 VIEWS = {'context': None, 'x1': 1, 'x2': 2, 'x4': 4}   # view -> zoom (None: the whole image)

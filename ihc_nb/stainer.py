@@ -152,8 +152,7 @@ class Stainer:
         cfg = json.loads(ck['config'])
         if cfg.get('format') != FORMAT: raise ValueError(f'{path}: unknown stainer format {cfg.get("format")!r} (this ihc_nb reads {FORMAT})')
         from ihc_nb.methods import METHODS
-        m = METHODS[cfg['method']]
-        model = m.build(**{**cfg['options'], **(m.skeleton(cfg['options']) if m.skeleton else {})})
+        model = METHODS[cfg['method']].skeleton_model(cfg['options'])
         model.G.load_state_dict(ck['state'])
         return cls(model.G, cfg, **kwargs)
 

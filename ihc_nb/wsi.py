@@ -26,7 +26,7 @@ __all__ = ['check_output', 'halve', 'write_pyramid', 'SlideError', 'open_slide',
            'tissue_mask', 'synthetic_slide', 'SlideJob', 'open_job', 'resume_rows', 'commit_row', 'stain_row',
            'write_stained', 'stain_slide', 'stain_folder', 'stain_path', 'ihc_stain']
 
-# %% ../nbs/18_wsi.ipynb #7bb36506
+# %% ../nbs/18_wsi.ipynb #1f7b767e
 def check_output(compression:str='jpeg', # 'jpeg' or 'deflate'
                  quality:int=95, # JPEG quality, 90-100
                  background:str='copy', # the glass: 'copy' or 'white'

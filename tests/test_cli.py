@@ -150,3 +150,11 @@ def test_stain_folder_goes_on_past_a_bad_image_and_resumes(synth, tiny_stainer, 
     assert r.returncode == 0 and f'kept {len(names) - 1} images stained before' in r.stdout
     assert all(dst.joinpath(n).stat().st_mtime_ns == t for n, t in before.items())             # not stained again
     assert len(list(dst.iterdir())) == len(names)
+
+
+def test_train_bsrgan_without_weights(synth, tmp_path):
+    r = run('ihc-train', '--method', 'ammfi', '--dataset', synth[0], '--upscaler', 'bsrgan', '--run', 'no-bsrgan',
+            env=dict(IHC_NB_WEIGHTS=str(tmp_path), TORCH_HOME=str(tmp_path)), cwd=tmp_path)
+    assert r.returncode != 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert 'BSRGAN.pth' in r.stderr and str(tmp_path) in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path/'runs/no-bsrgan').exists()
