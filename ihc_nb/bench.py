@@ -14,6 +14,7 @@ import torch
 from fastcore.script import call_parse
 
 from .fusion import attention_map_bytes
+from .settings import user_errors
 
 # %% auto #0
 __all__ = ['PEAKS', 'available_memory', 'measure', 'bench_ceff_attention', 'format_bench', 'bench_attention', 'device_peak',
@@ -196,6 +197,7 @@ def bench_table(methods=None, sizes=None, device=None, compare:bool=False, repea
     return df
 
 @call_parse
+@user_errors
 def ihc_bench(methods:str=None,    # comma-separated methods (default: all)
               sizes:str=None,      # comma-separated tile sizes (default: 256,512,1024 on a GPU, 128 on the CPU)
               device:str=None,     # cuda, cpu (default: cuda if available)
@@ -205,7 +207,13 @@ def ihc_bench(methods:str=None,    # comma-separated methods (default: all)
               out:str=None,        # also write the table as CSV here
              ):
     "Benchmark every method's generator: inference tiles/s, training steps/s, peak memory, FLOPs per tile, MFU"
-    df = bench_table(methods.split(',') if methods else None, [int(s) for s in sizes.split(',')] if sizes else None, device, compare, repeat, batch)
+    from ihc_nb.methods import METHODS
+    names = methods.split(',') if methods else None
+    if unknown := [n for n in names or [] if n not in METHODS]:
+        raise ValueError(f'--methods: unknown {", ".join(unknown)}; the methods are {", ".join(METHODS)}')
+    if sizes and not all(s.isdigit() and int(s) > 0 for s in sizes.split(',')):
+        raise ValueError(f'--sizes {sizes}: give tile sizes in pixels, e.g. 256,512')
+    df = bench_table(names, [int(s) for s in sizes.split(',')] if sizes else None, device, compare, repeat, batch)
     print(f"{df.attrs['device']}, torch {torch.__version__}; peak {df.attrs['peak']}")
     print(df.round(3).to_string(index=False))
     if out:

@@ -91,8 +91,9 @@ def encoder_learner(dls, # (H&E, IHC) DataLoaders, e.g. `pair_dls(..., crop=256)
                     model:DualEncoder|None=None, **kwargs) -> Learner:
     "A fastai Learner that pretrains CEFF's dual encoders with InfoNCE, Adam(0.5, 0.999) and coupled L2"
     opt = partial(Adam, mom=0.5, sqr_mom=0.999, eps=1e-8, wd=wd, decouple_wd=False)
+    # eq. 2's L2 covers every parameter, as the official Adam(weight_decay=1e-4) does: BatchNorm and biases too
     return Learner(dls, model or DualEncoder(ngf), loss_func=InfoNCELoss(temperature, symmetric), opt_func=opt,
-                   metrics=retrieval_acc, cbs=PairInput(), **kwargs)
+                   wd_bn_bias=True, metrics=retrieval_acc, cbs=PairInput(), **kwargs)
 
 # %% ../nbs/06_encoders.ipynb #8ae576f6
 @torch.no_grad()

@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/methods.html.md"""
 
 # %% ../nbs/14_methods.ipynb #d178623d
 from __future__ import annotations
-import json, os, random
+import inspect, json, os, random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,13 +22,13 @@ from .gan import CycleGAN, GANModel, PatchDiscriminator, Pix2Pix, SampleGrid, St
 from .layers import ResnetGenerator, UnetGenerator, init_weights, spectral_norm_all
 from .losses import ContrastiveGAN, PyramidPix2Pix
 from .multimag import MultiMag, pick_upscaler
-from .settings import WeightsMissing
+from .settings import user_errors
 from .files import atomic_path
 from .training import barrier, dist_setup, fit_resumable, is_main, run_path, run_settings
 
 # %% auto #0
 __all__ = ['METHODS', 'Method', 'build_pix2pix', 'build_pyramidp2p', 'build_cyclegan', 'build_contrastive', 'build_method',
-           'train', 'load_run', 'ihc_train', 'method_table']
+           'check_options', 'train', 'load_run', 'ihc_train', 'method_table']
 
 # %% ../nbs/14_methods.ipynb #ad36daf8
 @dataclass
@@ -139,6 +139,17 @@ def build_method(name:str, **options) -> GANModel:
     m = METHODS[name]
     return m.build(**{**m.options, **options})
 
+# %% ../nbs/14_methods.ipynb #8538a1a5
+def check_options(m:Method, # the method
+                  options:dict, # options overriding its defaults
+                 ):
+    "Build `m` with `options` on the meta device (no memory, no time): an unknown option stops here, named"
+    try:
+        with torch.device('meta'): m.skeleton_model({**m.options, **options})
+    except TypeError as e:
+        known = sorted({*m.options, *inspect.signature(m.build).parameters} - {'kw', 'kwargs'})
+        raise ValueError(f'--options for {m.name}: {e}; its options include {", ".join(known)}') from None
+
 # %% ../nbs/14_methods.ipynb #d511278d
 def _jsonable(o):
     if isinstance(o, dict): return {k: _jsonable(v) for k, v in o.items()}
@@ -176,6 +187,10 @@ def train(method:str,          # a key of `METHODS`
           **options) -> dict:
     "Train `method` on `dataset` in `<root>/<run>`; returns the learner, run folder, history and results"
     if method not in METHODS: raise ValueError(f'unknown method {method!r}: one of {", ".join(METHODS)}')
+    for k, v in dict(epochs=epochs, epochs_decay=epochs_decay, crop=crop, batch_size=batch_size).items():
+        if v is not None and (v < 0 or k in ('crop', 'batch_size') and v == 0):
+            raise ValueError(f'--{k.replace("_", "-")} {v}: must be {"0 or more" if "epochs" in k else "positive"}')
+    check_options(METHODS[method], options)
     rank, world = dist_setup()
     if device is None and torch.cuda.is_available(): device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
     if device is not None and torch.device(device).type == 'cuda': torch.cuda.set_device(torch.device(device))
@@ -232,6 +247,7 @@ def load_run(run:str|Path, checkpoint:str='last.pth', device='cpu') -> GANModel:
 
 # %% ../nbs/14_methods.ipynb #dcf0b591
 @call_parse
+@user_errors
 def ihc_train(method:str='ammfi',   # pix2pix, pyramidp2p, cyclegan, cut, fastcut, asp, ceff or ammfi
               dataset:str='synthetic', # a settings.ini name or a dataset folder
               run:str=None,         # run name (default: <method>-<dataset>)
@@ -248,10 +264,11 @@ def ihc_train(method:str='ammfi',   # pix2pix, pyramidp2p, cyclegan, cut, fastcu
              ):
     "Train a method on a dataset (what nbs/train.ipynb does); under accelerate launch or torchrun, on several GPUs"
     mm = None if multimag is None else multimag.lower() in ('1', 'true', 'yes')
-    try: r = train(method, dataset, run, crop, batch_size, epochs, epochs_decay, lr, valid_n, mm, seed, not restart,
-                   num_workers, device=device, compile=compile, augment=augment, upscaler=upscaler,
-                   **json.loads(options))
-    except WeightsMissing as e: raise SystemExit(f'ihc-train: {e}') from None
+    try: opts = json.loads(options)
+    except json.JSONDecodeError as e: raise ValueError(f'--options {options}: not JSON ({e}), e.g. \'{{"ngf": 32}}\'') from None
+    if not isinstance(opts, dict): raise ValueError(f'--options {options}: give a JSON object, e.g. \'{{"ngf": 32}}\'')
+    r = train(method, dataset, run, crop, batch_size, epochs, epochs_decay, lr, valid_n, mm, seed, not restart,
+              num_workers, device=device, compile=compile, augment=augment, upscaler=upscaler, **opts)
     rank, world = dist_setup()
     if world > 1:
         total = sum(float(p.detach().double().sum()) for p in r['learn'].model.parameters())
