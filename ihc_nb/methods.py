@@ -139,7 +139,7 @@ def build_method(name:str, **options) -> GANModel:
     m = METHODS[name]
     return m.build(**{**m.options, **options})
 
-# %% ../nbs/14_methods.ipynb #8538a1a5
+# %% ../nbs/14_methods.ipynb #ac020aca
 def check_options(m:Method, # the method
                   options:dict, # options overriding its defaults
                  ):
