@@ -3,13 +3,18 @@
 The fixture `ceff_official_64.pt` was made by running the official CEFF code (github babyinsunshine/CEFF,
 commit 4ca871a, eval mode, CPU) with the weights `official_like_state` builds from the official key list:
 its output on a 64x64 input and its AWL similarities. The official code is not part of this repository.
+
+`ceff_official_256.pt` comes from the same code, commit and weights, built as the official test script builds it
+(`networks.define_G(3, 3, 64, 'CEFF', 'batch', ..., gpu_ids=[], dataset_name='BCI')`, then `load_state_dict`),
+in eval mode on CPU, on the 256x256 input `inputs(256)` makes: to keep the repository light it stores the output
+subsampled, `y[..., ::4, ::4]` (float32, 1x3x64x64), plus the full output's mean and std.
 """
 import ast, math, zlib
 from pathlib import Path
 
 import torch
 
-from ihc_nb.ceff import CEFFGenerator, official_ceff_state, official_encoder_state
+from ihc_nb.ceff import CEFFGenerator, load_official_ceff, official_ceff_state, official_encoder_state
 from ihc_nb.awl import AdaptiveL1
 from ihc_nb.encoders import DualEncoder, ResNetEncoder
 from ihc_nb.vmfe import wavelet_filters
@@ -38,9 +43,9 @@ def official_like_state(shapes:dict) -> dict:
     return sd
 
 
-def inputs():
+def inputs(size=64):
     g = torch.Generator().manual_seed(0)
-    return torch.rand(1, 3, 64, 64, generator=g) * 2 - 1, torch.rand(1, 3, 64, 64, generator=g) * 2 - 1
+    return torch.rand(1, 3, size, size, generator=g) * 2 - 1, torch.rand(1, 3, size, size, generator=g) * 2 - 1
 
 
 def test_generator_and_awl_match_official_code():
@@ -63,3 +68,19 @@ def test_official_encoder_checkpoint_loads():
     m.load_state_dict(official_encoder_state(sd))
     torch.testing.assert_close(m.he.fc.weight, sd['encoder1.fc.weight'])
     torch.testing.assert_close(m.ihc.body[10].conv[5].weight, sd['encoder2.conv.10.conv_block.5.weight'])
+
+
+def test_official_checkpoint_file_matches_official_code_at_256(tmp_path):
+    "The user's path: the authors' `latest_net_G.pth` through `load_official_ceff`, at the official 256x256 crop"
+    ref = torch.load(FIX/'ceff_official_256.pt', weights_only=True)
+    path = tmp_path/'latest_net_G.pth'
+    # the official save_networks writes `net.module.cpu().state_dict()` on GPU, `net.cpu().state_dict()` on CPU: no 'module.' prefix
+    torch.save(official_like_state(shapes('ceff_official_G_keys.tsv')), path)
+    G = load_official_ceff(path)
+    assert not G.training
+    x, _ = inputs(256)
+    with torch.no_grad(): y = G(x)
+    assert y.shape == (1, 3, 256, 256) and y.std() > 0.1         # a non-trivial output...
+    torch.testing.assert_close(y[..., ::4, ::4], ref['y_sub'], atol=2e-5, rtol=0)   # ...equal to the official one
+    torch.testing.assert_close(y.mean(), ref['mean'], atol=1e-5, rtol=0)
+    torch.testing.assert_close(y.std(), ref['std'], atol=1e-5, rtol=0)
