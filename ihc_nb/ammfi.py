@@ -22,18 +22,21 @@ class ChannelAttention(nn.Module):
         super().__init__()
         r = max(ch // reduction, 1)
         self.mlp = nn.Sequential(nn.Conv2d(ch, r, 1, bias=False), nn.ReLU(True), nn.Conv2d(r, ch, 1, bias=False))
-    def forward(self, x): return torch.sigmoid(self.mlp(F.adaptive_avg_pool2d(x, 1)) + self.mlp(F.adaptive_max_pool2d(x, 1)))
+    def forward(self, x):
+        return torch.sigmoid(self.mlp(F.adaptive_avg_pool2d(x, 1)) + self.mlp(F.adaptive_max_pool2d(x, 1)))
 
 class SpatialAttention(nn.Module):
     "CBAM's M_s: a 7x7 convolution of the channel-wise mean and max, sigmoid: (B, 1, H, W)"
     def __init__(self, ks:int=7):
         super().__init__()
         self.conv = nn.Conv2d(2, 1, ks, padding=ks // 2, bias=False)
-    def forward(self, x): return torch.sigmoid(self.conv(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)))
+    def forward(self, x):
+        return torch.sigmoid(self.conv(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)))
 
 # %% ../nbs/13_ammfi.ipynb #a19d75e9
 class AMMFI(nn.Module):
-    "Attention-gated encoder features (eqs. 1-3): f_e (B, Ce, H, W) scaled per position by attention computed with the decoder's f_d"
+    ("Attention-gated encoder features (eqs. 1-3): f_e (B, Ce, H, W) scaled per position by attention computed with "
+     "the decoder's f_d")
     def __init__(self, enc_ch:int, dec_ch:int, reduction:int=16):
         super().__init__()
         inter = max(enc_ch // 2, 1)
@@ -43,7 +46,8 @@ class AMMFI(nn.Module):
 
     def attention(self, fe, fd) -> torch.Tensor:
         "The attention coefficients (B, 1, H, W) in (0, 1) on the encoder's grid"
-        if fd.shape[-2:] != fe.shape[-2:]: fd = F.interpolate(fd, size=fe.shape[-2:], mode='bilinear', align_corners=False)
+        if fd.shape[-2:] != fe.shape[-2:]: fd = F.interpolate(fd, size=fe.shape[-2:], mode='bilinear',
+                                                              align_corners=False)
         f1 = torch.cat([self.we(fe), self.wd(fd)], 1)    # eq. 1
         f2 = self.ca(f1) * f1                            # eq. 2
         return torch.sigmoid(self.wa(self.sa(f2) * f2))  # eq. 3
@@ -52,17 +56,22 @@ class AMMFI(nn.Module):
 
 # %% ../nbs/13_ammfi.ipynb #b5bc1557
 class AMMFIGenerator(nn.Module):
-    "Qu et al.'s generator: 3x3 stem (ngf), two stride-2 levels to 4 ngf at 1/4, ResNet blocks, a decoder with AMMFI skips"
+    ("Qu et al.'s generator: 3x3 stem (ngf), two stride-2 levels to 4 ngf at 1/4, ResNet blocks, "
+     "a decoder with AMMFI skips")
     def __init__(self, ngf:int=64, n_blocks:int=6, norm:str='instance', attention:bool=True, reduction:int=16):
         super().__init__()
         nl, bias = norm_layer(norm) or (lambda c: nn.Identity()), norm != 'batch'
         c1, c2, c4 = ngf, 2 * ngf, 4 * ngf
-        self.encoder = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(3, c1, 3, bias=bias), nl(c1), nn.ReLU(True),   # 0-3: f_e^1 (full)
-                                     nn.Conv2d(c1, c2, 3, 2, 1, bias=bias), nl(c2), nn.ReLU(True),                   # 4-6: f_e^2 (1/2)
-                                     nn.Conv2d(c2, c4, 3, 2, 1, bias=bias), nl(c4), nn.ReLU(True),                   # 7-9: 1/4
+        # 0-3: f_e^1 (full)
+        self.encoder = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(3, c1, 3, bias=bias), nl(c1), nn.ReLU(True),
+                                     # 4-6: f_e^2 (1/2)
+                                     nn.Conv2d(c1, c2, 3, 2, 1, bias=bias), nl(c2), nn.ReLU(True),
+                                     # 7-9: 1/4
+                                     nn.Conv2d(c2, c4, 3, 2, 1, bias=bias), nl(c4), nn.ReLU(True),
                                      *[ResnetBlock(c4, norm) for _ in range(n_blocks)])
         self.skips, self.attention_on = (3, 6), attention
-        up = lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 3, 2, 1, output_padding=1, bias=bias), nl(o), nn.ReLU(True))
+        up = lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 3, 2, 1, output_padding=1, bias=bias), nl(o),
+                                        nn.ReLU(True))
         self.up1, self.up2 = up(c4, c2), up(c2, c1)
         if attention:
             self.ammfi1, self.ammfi2 = AMMFI(c2, c4, reduction), AMMFI(c1, c2, reduction)

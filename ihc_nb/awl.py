@@ -17,7 +17,8 @@ __all__ = ['grid_patches', 'AdaptiveL1']
 def grid_patches(x:torch.Tensor, n:int=2) -> torch.Tensor:
     "Split (B, C, H, W) into an `n` x `n` grid: (B, n*n, C, H/n, W/n), patches in row-major order"
     b, c, h, w = x.shape
-    if h % n or w % n: raise ValueError(f'a {h}x{w} image does not split into a {n}x{n} grid: use sizes divisible by {n}')
+    if h % n or w % n: raise ValueError(f'a {h}x{w} image does not split into a {n}x{n} grid: '
+                                        f'use sizes divisible by {n}')
     return x.reshape(b, c, n, h // n, n, w // n).permute(0, 2, 4, 1, 3, 5).reshape(b, n * n, c, h // n, w // n)
 
 # %% ../nbs/08_awl.ipynb #a62292f4
@@ -37,7 +38,8 @@ class AdaptiveL1(nn.Module):
     def weights(self, fake:torch.Tensor, real:torch.Tensor) -> torch.Tensor:
         "Detached per-patch weights (B, n*n)"
         b, n = fake.shape[0], self.grid ** 2
-        emb = lambda x: (lambda o: o[0] if isinstance(o, tuple) else o)(self.encoder(grid_patches(x, self.grid).flatten(0, 1)))
+        emb = lambda x: (lambda o: o[0] if isinstance(o, tuple) else o)(
+            self.encoder(grid_patches(x, self.grid).flatten(0, 1)))
         return self.alpha + self.beta * F.cosine_similarity(emb(fake), emb(real), dim=1).view(b, n)
 
     def forward(self, fake:torch.Tensor, real:torch.Tensor) -> torch.Tensor:

@@ -57,7 +57,8 @@ def measure(fn, device='cpu', repeat:int=3, warmup:int=1) -> dict:
     return dict(seconds=float(np.median(times)), peak_bytes=int(used))
 
 # %% ../nbs/19_bench.ipynb #d4097b0f
-def bench_ceff_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, repeat:int=2, ngf:int=64, verbose:bool=False) -> pd.DataFrame:
+def bench_ceff_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, repeat:int=2, ngf:int=64,
+                         verbose:bool=False) -> pd.DataFrame:
     "Forward+backward time and peak memory of the CEFF generator per size, SDPA vs explicit attention, with ratios"
     from ihc_nb.ceff import CEFFGenerator
     from ihc_nb.encoders import ResNetEncoder
@@ -72,17 +73,20 @@ def bench_ceff_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, 
             G.zero_grad(set_to_none=True)
         row = dict(size=size, dtype='bf16' if bf16 else 'fp32')
         # memory grows with the pixel count; the explicit matrices on top of it with its square
-        sdpa_need = last['sdpa_peak_bytes'] * (size / last['size'])**2 * 1.1 if last and last.get('sdpa_peak_bytes') else 0
+        sdpa_need = (last['sdpa_peak_bytes'] * (size / last['size'])**2 * 1.1 if last and last.get('sdpa_peak_bytes')
+                     else 0)
         for name, explicit in (('sdpa', False), ('explicit', True)):
             G.fusion.explicit = explicit
-            need = (row.get('sdpa_peak_bytes') or sdpa_need) + (3 * attention_map_bytes(size, bytes_per=2 if bf16 else 4) if explicit else 0)
+            need = ((row.get('sdpa_peak_bytes') or sdpa_need) +
+                    (3 * attention_map_bytes(size, bytes_per=2 if bf16 else 4) if explicit else 0))
             if need > 0.8 * available_memory(dev):
                 row[f'{name}_note'] = f'not run: needs ~{need / 2**30:.0f} GiB'
                 continue
             m = measure(step, dev, repeat=repeat)
             row.update({f'{name}_seconds': m['seconds'], f'{name}_peak_bytes': m['peak_bytes']})
         if row.get('explicit_seconds'):
-            row.update(time_ratio=row['explicit_seconds'] / row['sdpa_seconds'], memory_ratio=row['explicit_peak_bytes'] / row['sdpa_peak_bytes'])
+            row.update(time_ratio=row['explicit_seconds'] / row['sdpa_seconds'],
+                       memory_ratio=row['explicit_peak_bytes'] / row['sdpa_peak_bytes'])
         rows.append(row); last = row
         if verbose: print(row, flush=True)
         del x; _release()
@@ -92,11 +96,13 @@ def bench_ceff_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, 
 def format_bench(df:pd.DataFrame) -> pd.DataFrame:
     "A benchmark table in seconds and GiB"
     out = df.copy()
-    for c in [c for c in df if c.endswith('_peak_bytes')]: out[c.replace('_bytes', '_GiB')] = (df[c] / 2**30).round(2); del out[c]
+    for c in [c for c in df if c.endswith('_peak_bytes')]:
+        out[c.replace('_bytes', '_GiB')] = (df[c] / 2**30).round(2); del out[c]
     return out.round(3)
 
 # %% ../nbs/19_bench.ipynb #ac1fea9f
-def bench_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, repeat:int=1, warmup:int=1, ch:int=256, verbose:bool=False) -> pd.DataFrame:
+def bench_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, repeat:int=1, warmup:int=1, ch:int=256,
+                    verbose:bool=False) -> pd.DataFrame:
     "Forward+backward time and peak memory of `CrossAttentionFusion` alone per crop size, SDPA vs explicit"
     from ihc_nb.fusion import CrossAttentionFusion
     dev = torch.device(device)
@@ -112,18 +118,21 @@ def bench_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, repea
         for name, explicit in (('sdpa', False), ('explicit', True)):
             m.explicit = explicit
             need = 3 * attention_map_bytes(size, bytes_per=2 if bf16 else 4) if explicit else 0
-            if need > 0.8 * available_memory(dev): row[f'{name}_note'] = f'not run: needs ~{need / 2**30:.0f} GiB'; continue
+            if need > 0.8 * available_memory(dev):
+                row[f'{name}_note'] = f'not run: needs ~{need / 2**30:.0f} GiB'; continue
             r = measure(step, dev, repeat=repeat, warmup=warmup)
             row.update({f'{name}_seconds': r['seconds'], f'{name}_peak_bytes': r['peak_bytes']})
         if row.get('explicit_seconds'):
-            row.update(time_ratio=row['explicit_seconds'] / row['sdpa_seconds'], memory_ratio=row['explicit_peak_bytes'] / row['sdpa_peak_bytes'])
+            row.update(time_ratio=row['explicit_seconds'] / row['sdpa_seconds'],
+                       memory_ratio=row['explicit_peak_bytes'] / row['sdpa_peak_bytes'])
         rows.append(row)
         if verbose: print(row, flush=True)
     return pd.DataFrame(rows)
 
 # %% ../nbs/19_bench.ipynb #da346dcf
-PEAKS = {'H100': dict(bf16=989e12, fp32=67e12), 'H200': dict(bf16=989e12, fp32=67e12), 'A100': dict(bf16=312e12, fp32=19.5e12),
-         'L40S': dict(bf16=362e12, fp32=91.6e12), 'A10': dict(bf16=125e12, fp32=31.2e12), 'L4': dict(bf16=121e12, fp32=30.3e12)}
+PEAKS = {'H100': dict(bf16=989e12, fp32=67e12), 'H200': dict(bf16=989e12, fp32=67e12),
+         'A100': dict(bf16=312e12, fp32=19.5e12), 'L40S': dict(bf16=362e12, fp32=91.6e12),
+         'A10': dict(bf16=125e12, fp32=31.2e12), 'L4': dict(bf16=121e12, fp32=30.3e12)}
 
 def device_peak(device='cpu', bf16:bool=False) -> tuple[float, str]:
     "Peak FLOP/s of `device` for the dtype: a datasheet value for known GPUs, else a measured matrix multiply"
@@ -144,7 +153,8 @@ def flops_per_tile(G:torch.nn.Module, size:int, device='cpu') -> int:
     return fc.get_total_flops()
 
 # %% ../nbs/19_bench.ipynb #5c4336a9
-def bench_method(name:str, size:int, device='cpu', reference:bool=False, batch:int=4, repeat:int=3, peak:float|None=None, **options) -> dict:
+def bench_method(name:str, size:int, device='cpu', reference:bool=False, batch:int=4, repeat:int=3,
+                 peak:float|None=None, **options) -> dict:
     "Inference tiles/s, training steps/s, training peak memory, FLOPs per tile and MFU of method `name` at `size`"
     from fastai.data.core import DataLoaders
     from ihc_nb.gan import StainLearner
@@ -158,13 +168,16 @@ def bench_method(name:str, size:int, device='cpu', reference:bool=False, batch:i
     model = m.skeleton_model(opts)
     if name == 'ceff' and hasattr(model.G, 'fusion'): model.G.fusion.explicit = reference
     x = torch.rand(batch, 3, size, size, device=dev) * 2 - 1
-    dls = DataLoaders.from_dsets([(x[0].cpu(), x[0].cpu())], [(x[0].cpu(), x[0].cpu())], bs=1, device=dev, num_workers=0)
+    dls = DataLoaders.from_dsets([(x[0].cpu(), x[0].cpu())], [(x[0].cpu(), x[0].cpu())], bs=1, device=dev,
+                                 num_workers=0)
     learn = StainLearner(dls, model.to(dev), bf16=fast, channels_last=fast)
     learn.create_opt()
-    G, row = learn.model.G, dict(method=name, size=size, config='reference fp32' + (', explicit attention' if name == 'ceff' else '') if reference else
-                                 ('bf16, channels-last' if fast else 'fp32'))
+    G, row = learn.model.G, dict(method=name, size=size,
+                                 config='reference fp32' + (', explicit attention' if name == 'ceff' else '')
+                                        if reference else ('bf16, channels-last' if fast else 'fp32'))
     def infer():
-        with torch.no_grad(), learn._autocast(): G.eval()(x.contiguous(memory_format=torch.channels_last) if fast else x)
+        with torch.no_grad(), learn._autocast():
+            G.eval()(x.contiguous(memory_format=torch.channels_last) if fast else x)
     row['infer_tiles_s'] = batch / measure(infer, dev, repeat=repeat)['seconds']
     learn.model.train(); learn.training = True
     learn.xb, learn.yb = (x[:1],), (x[:1],)
@@ -176,7 +189,8 @@ def bench_method(name:str, size:int, device='cpu', reference:bool=False, batch:i
     return row
 
 # %% ../nbs/19_bench.ipynb #53a46d14
-def bench_table(methods=None, sizes=None, device=None, compare:bool=False, repeat:int=3, batch:int=4, options=None) -> pd.DataFrame:
+def bench_table(methods=None, sizes=None, device=None, compare:bool=False, repeat:int=3, batch:int=4,
+                options=None) -> pd.DataFrame:
     "`bench_method` for every method and size (and the fp32 reference, with ratios, if `compare`)"
     from ihc_nb.methods import METHODS
     dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -187,8 +201,10 @@ def bench_table(methods=None, sizes=None, device=None, compare:bool=False, repea
         for size in sizes:
             row = bench_method(name, size, dev, batch=batch, repeat=repeat, peak=peak, **(options or {}).get(name, {}))
             if compare:
-                ref = bench_method(name, size, dev, reference=True, batch=batch, repeat=repeat, **(options or {}).get(name, {}))
-                row.update(infer_speedup=row['infer_tiles_s'] / ref['infer_tiles_s'], train_speedup=row['train_steps_s'] / ref['train_steps_s'],
+                ref = bench_method(name, size, dev, reference=True, batch=batch, repeat=repeat,
+                                   **(options or {}).get(name, {}))
+                row.update(infer_speedup=row['infer_tiles_s'] / ref['infer_tiles_s'],
+                           train_speedup=row['train_steps_s'] / ref['train_steps_s'],
                            memory_ratio=row['train_peak_gib'] / ref['train_peak_gib'])
             rows.append(row)
     df = pd.DataFrame(rows)

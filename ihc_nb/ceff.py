@@ -35,7 +35,8 @@ def resnet_stem(ngf:int=64, norm:str='batch') -> nn.Sequential:
 def resnet_decoder(ngf:int=64, norm:str='batch') -> nn.Sequential:
     "The upsampling head of the pix2pix ResNet generator: from 1/4 size and 4 `ngf` channels to RGB in [-1, 1]"
     nl, bias = norm_layer(norm), norm != 'batch'
-    return nn.Sequential(nn.ConvTranspose2d(4 * ngf, 2 * ngf, 3, 2, 1, output_padding=1, bias=bias), nl(2 * ngf), nn.ReLU(True),
+    return nn.Sequential(nn.ConvTranspose2d(4 * ngf, 2 * ngf, 3, 2, 1, output_padding=1, bias=bias), nl(2 * ngf),
+                         nn.ReLU(True),
                          nn.ConvTranspose2d(2 * ngf, ngf, 3, 2, 1, output_padding=1, bias=bias), nl(ngf), nn.ReLU(True),
                          nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh())
 
@@ -45,7 +46,8 @@ class CEFFGenerator(nn.Module):
                  ngf:int=64, n_blocks:int=6, alpha:float=0.2, encoder_grid:int=2, wavelet:str='db1',
                  vmfe:bool=True, fusion:bool=True, explicit_attention:bool=False):
         super().__init__()
-        if fusion and he_encoder is None: raise ValueError('the cross-attention fusion needs the pretrained H&E encoder (or fusion=False)')
+        if fusion and he_encoder is None: raise ValueError('the cross-attention fusion needs the pretrained H&E '
+                                                           'encoder (or fusion=False)')
         c = 4 * ngf
         if vmfe: self.vmfe, self.msfpm = VMFE(ngf, wavelet), MSFPM(ngf)
         else: self.stem = resnet_stem(ngf)
@@ -72,7 +74,8 @@ class CEFFGenerator(nn.Module):
 
     def forward(self, x:torch.Tensor) -> torch.Tensor:
         if x.shape[-2] % 8 or x.shape[-1] % 8:
-            raise ValueError(f'CEFF needs image sizes divisible by 8, got {x.shape[-2]}x{x.shape[-1]}: crop or pad the input')
+            raise ValueError(f'CEFF needs image sizes divisible by 8, got {x.shape[-2]}x{x.shape[-1]}: '
+                             'crop or pad the input')
         if hasattr(self, 'vmfe'):
             xs = self.vmfe(x)
             u, hs = xs[2], self.msfpm(xs)
@@ -102,12 +105,14 @@ def ceff_model(encoders:DualEncoder|None=None, # pretrained (H&E, IHC) encoders;
     if fusion and encoders.he.body[1].out_channels != ngf:
         raise ValueError(f'the encoders have width ngf={encoders.he.body[1].out_channels}, the generator ngf={ngf}: '
                          'pretrain encoders of the same width')
-    G = CEFFGenerator(encoders.he if fusion else None, ngf, alpha=alpha, vmfe=vmfe, fusion=fusion, explicit_attention=explicit_attention)
+    G = CEFFGenerator(encoders.he if fusion else None, ngf, alpha=alpha, vmfe=vmfe, fusion=fusion,
+                      explicit_attention=explicit_attention)
     D = init_weights(PatchDiscriminator(6, ndf, n_layers_d, norm='batch'), 'normal', 0.02)
     return CEFF(G, D, encoders.ihc if awl else None, gan_mode)
 
 # %% ../nbs/10_ceff.ipynb #52fd06c5
-_G = [(r'^encoder\.layers\.0\.', 'vmfe.stem.'), (r'^encoder\.layers\.1\.', 'vmfe.down1.'), (r'^encoder\.layers\.2\.', 'vmfe.down2.'),
+_G = [(r'^encoder\.layers\.0\.', 'vmfe.stem.'), (r'^encoder\.layers\.1\.', 'vmfe.down1.'),
+      (r'^encoder\.layers\.2\.', 'vmfe.down2.'),
       (r'^generator\.convX(\d)\.', r'msfpm.squeeze\1.'), (r'^generator\.gru\.conv([zrq])\.', r'msfpm.gru.\1.'),
       (r'^generator\.block\.0\.(q|k|v|out)_conv\.', r'fusion.\1.'), (r'^generator\.block\.0\.bn\.', 'fusion.bn.'),
       (r'^generator\.block\.(\d)\.conv_block\.', lambda m: f'blocks.{int(m[1]) - 1}.conv.'),

@@ -33,13 +33,15 @@ __all__ = ['PatchDiscriminator', 'GANLoss', 'GANModel', 'Pix2Pix', 'ImagePool', 
 # %% ../nbs/09_gan.ipynb #c6a4814d
 class PatchDiscriminator(nn.Module):
     "PatchGAN discriminator: `n_layers` strided 4x4 convolutions, one logit per patch"
-    def __init__(self, in_ch:int=6, ndf:int=64, n_layers:int=3, norm:str='batch', spectral:bool=False, antialias:bool=False):
+    def __init__(self, in_ch:int=6, ndf:int=64, n_layers:int=3, norm:str='batch', spectral:bool=False,
+                 antialias:bool=False):
         super().__init__()
         nl, bias = norm_layer(norm), norm != 'batch'
         sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
         def level(i, o, stride, b, norm=True):   # conv, [norm], LeakyReLU; a stride 2 anti-aliased if asked
             conv = sn(nn.Conv2d(i, o, 4, 1 if antialias else stride, 1, bias=b))
-            return [conv] + ([nl(o)] if norm and nl else []) + [nn.LeakyReLU(0.2, True)] + ([Downsample(o)] if antialias and stride == 2 else [])
+            return ([conv] + ([nl(o)] if norm and nl else []) + [nn.LeakyReLU(0.2, True)] +
+                    ([Downsample(o)] if antialias and stride == 2 else []))
         layers, mult = level(in_ch, ndf, 2, True, norm=False), 1
         for n in range(1, n_layers + 1):
             prev, mult = mult, min(2**n, 8)
@@ -88,7 +90,8 @@ class Pix2Pix(GANModel):
         self.G, self.D, self.gan, self.lambda_l1 = G, D, GANLoss(gan_mode), lambda_l1
 
     def d_loss(self, he, ihc, fake):
-        loss = 0.5 * (self.gan(self.D(torch.cat([he, fake], 1)), False) + self.gan(self.D(torch.cat([he, ihc], 1)), True))
+        loss = 0.5 * (self.gan(self.D(torch.cat([he, fake], 1)), False) +
+                      self.gan(self.D(torch.cat([he, ihc], 1)), True))
         return dict(loss=loss, d_loss=loss)
 
     def pixel_loss(self, fake, ihc): return self.lambda_l1 * F.l1_loss(fake, ihc)
@@ -143,7 +146,8 @@ class CycleGAN(GANModel):
 
 # %% ../nbs/09_gan.ipynb #4dca6846
 class ImageMetric(Metric):
-    "A per-image metric of generated vs real IHC (8-bit RGB), averaged over the validation set; `values` keeps each image's"
+    ("A per-image metric of generated vs real IHC (8-bit RGB), averaged over the validation set; "
+     "`values` keeps each image's")
     def __init__(self, func, name:str): self.func, self._name = func, name
     def reset(self): self.values = []
     def accumulate(self, learn):
@@ -191,7 +195,8 @@ class StainLearner(Learner):
         parts = LossParts(model.loss_names)
         super().__init__(dls, model, loss_func=F.l1_loss, opt_func=opt_func or gan_opt(), lr=lr,
                          splitter=lambda m: m.param_groups(), cbs=[parts, *L(cbs)],
-                         metrics=[*parts.metrics, ImageMetric(psnr, 'psnr'), ImageMetric(ssim, 'ssim'), *L(metrics)], **kwargs)
+                         metrics=[*parts.metrics, ImageMetric(psnr, 'psnr'), ImageMetric(ssim, 'ssim'),
+                                  *L(metrics)], **kwargs)
         if torch.distributed.is_initialized(): self.add_cb(Distributed())
         cuda = dls.device is not None and torch.device(dls.device).type == 'cuda'
         self.bf16 = cuda if bf16 is None else bf16
@@ -206,7 +211,8 @@ class StainLearner(Learner):
 
     def _inputs(self):
         "The batch as plain tensors (fastai's typed tensors cost time in every op), channels-last if asked"
-        t = lambda x: x.as_subclass(torch.Tensor).contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+        t = lambda x: x.as_subclass(torch.Tensor).contiguous(memory_format=torch.channels_last if self.channels_last
+                                                                           else torch.contiguous_format)
         return t(self.xb[0]), t(self.yb[0])
 
     def _clear_grads(self):
@@ -301,11 +307,13 @@ def sample_grid(he, fake, real, titles=('H&E', 'generated IHC', 'real IHC')):
     return fig
 
 class SampleGrid(Callback):
-    "Save `fname` in the run folder after each training epoch: H&E, generated and real IHC of the first `n` validation images"
+    ("Save `fname` in the run folder after each training epoch: H&E, generated and real IHC of the first `n` "
+     "validation images")
     order = 70
     def __init__(self, n:int=4, fname:str='samples.png'): self.n, self.fname, self.he = n, fname, None
     def before_epoch(self): self.trained = False
-    def before_train(self): self.trained = True     # fastai's `validate` runs the epoch events too: only save after training
+    # fastai's `validate` runs the epoch events too: only save after training
+    def before_train(self): self.trained = True
 
     def _samples(self):
         hes, ihcs = [], []

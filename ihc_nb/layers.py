@@ -28,7 +28,8 @@ class ResnetBlock(nn.Module):
     def __init__(self, ch:int, norm:str='batch', dropout:float=0.):
         super().__init__()
         nl, bias = norm_layer(norm), norm != 'batch'
-        layers = [nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=bias)] + ([nl(ch)] if nl else [nn.Identity()]) + [nn.ReLU(True)]
+        layers = ([nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=bias)] + ([nl(ch)] if nl else [nn.Identity()]) +
+                  [nn.ReLU(True)])
         if dropout: layers.append(nn.Dropout(dropout))
         layers += [nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=bias)] + ([nl(ch)] if nl else [nn.Identity()])
         self.conv = nn.Sequential(*layers)
@@ -37,7 +38,8 @@ class ResnetBlock(nn.Module):
 
 # %% ../nbs/03_layers.ipynb #496c8c10
 def init_weights(net:nn.Module, kind:str='normal', gain:float=0.02) -> nn.Module:
-    "Initialise the conv/linear weights of `net` ('normal', 'xavier', 'kaiming' or 'orthogonal'), biases at 0, BatchNorm at N(1, gain)"
+    ("Initialise the conv/linear weights of `net` ('normal', 'xavier', 'kaiming' or 'orthogonal'), biases at 0, "
+     "BatchNorm at N(1, gain)")
     def f(m):
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             if kind == 'normal': nn.init.normal_(m.weight, 0., gain)
@@ -63,7 +65,8 @@ class Downsample(nn.Module):
         super().__init__()
         a = torch.tensor([1., 2., 1.])
         self.register_buffer('filt', (torch.outer(a, a) / 16)[None, None].repeat(ch, 1, 1, 1), persistent=False)
-    def forward(self, x): return F.conv2d(F.pad(x, (1, 1, 1, 1), mode='reflect'), self.filt.to(x.dtype), stride=2, groups=x.shape[1])
+    def forward(self, x): return F.conv2d(F.pad(x, (1, 1, 1, 1), mode='reflect'), self.filt.to(x.dtype), stride=2,
+                                          groups=x.shape[1])
 
 class Upsample(nn.Module):
     "Anti-aliased x2: zero insertion and a depthwise [1,3,3,1]² / 16 x 4 interpolation filter, replicate padding"
@@ -72,7 +75,8 @@ class Upsample(nn.Module):
         a = torch.tensor([1., 3., 3., 1.])
         self.register_buffer('filt', (torch.outer(a, a) / 64 * 4)[None, None].repeat(ch, 1, 1, 1), persistent=False)
     def forward(self, x):
-        y = F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode='replicate'), self.filt.to(x.dtype), stride=2, padding=2, groups=x.shape[1])
+        y = F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode='replicate'), self.filt.to(x.dtype), stride=2, padding=2,
+                               groups=x.shape[1])
         return y[..., 1:-1, 1:-1]
 
 # %% ../nbs/03_layers.ipynb #79821698
@@ -86,7 +90,8 @@ def layer_outputs(seq:nn.Sequential, x:torch.Tensor, layers:list) -> list:
 
 class ResnetGenerator(nn.Module):
     "pix2pix / CUT ResNet generator: stem, 2 downsamplings, `n_blocks` ResnetBlocks, 2 upsamplings, tanh"
-    def __init__(self, ngf:int=64, n_blocks:int=6, norm:str='instance', dropout:float=0., antialias:bool=False, in_ch:int=3, out_ch:int=3):
+    def __init__(self, ngf:int=64, n_blocks:int=6, norm:str='instance', dropout:float=0., antialias:bool=False,
+                 in_ch:int=3, out_ch:int=3):
         super().__init__()
         nl, bias = norm_layer(norm) or (lambda c: nn.Identity()), norm != 'batch'
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7, bias=bias), nl(ngf), nn.ReLU(True)]
@@ -113,7 +118,8 @@ class ResnetGenerator(nn.Module):
 
 # %% ../nbs/03_layers.ipynb #b8cd14fe
 class UnetBlock(nn.Module):
-    "One level of the pix2pix U-Net: down, the `inner` levels, up, and the skip concatenation (not at the outermost level)"
+    ("One level of the pix2pix U-Net: down, the `inner` levels, up, and the skip concatenation "
+     "(not at the outermost level)")
     def __init__(self, outer:int, inner:int, in_ch:int|None=None, sub:nn.Module|None=None, outermost:bool=False,
                  innermost:bool=False, norm:str='batch', dropout:float=0.):
         super().__init__()
@@ -123,15 +129,18 @@ class UnetBlock(nn.Module):
         if outermost:
             layers = [down, sub, nn.ReLU(True), nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1), nn.Tanh()]
         elif innermost:
-            layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True), nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias), nl(outer)]
+            layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True),
+                      nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias), nl(outer)]
         else:
-            layers = [nn.LeakyReLU(0.2, True), down, nl(inner), sub, nn.ReLU(True),
-                      nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias), nl(outer)] + ([nn.Dropout(dropout)] if dropout else [])
+            layers = ([nn.LeakyReLU(0.2, True), down, nl(inner), sub, nn.ReLU(True),
+                       nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias), nl(outer)] +
+                      ([nn.Dropout(dropout)] if dropout else []))
         self.model = nn.Sequential(*layers)
 
     def forward(self, x): return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
 
-def UnetGenerator(ngf:int=64, num_downs:int=8, norm:str='batch', dropout:float=0.5, in_ch:int=3, out_ch:int=3) -> UnetBlock:
+def UnetGenerator(ngf:int=64, num_downs:int=8, norm:str='batch', dropout:float=0.5, in_ch:int=3,
+                  out_ch:int=3) -> UnetBlock:
     "pix2pix U-Net: input sizes divisible by 2**`num_downs` (unet_256: 8 levels)"
     if num_downs < 5: raise ValueError('the U-Net needs num_downs >= 5')
     b = UnetBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
@@ -143,6 +152,7 @@ def UnetGenerator(ngf:int=64, num_downs:int=8, norm:str='batch', dropout:float=0
 def spectral_norm_all(net:nn.Module) -> nn.Module:
     "Wrap the weight of every (transposed) convolution and linear layer of `net` in spectral normalisation"
     for m in list(net.modules()):
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and not nn.utils.parametrize.is_parametrized(m, 'weight'):
+        if (isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and
+            not nn.utils.parametrize.is_parametrized(m, 'weight')):
             nn.utils.parametrizations.spectral_norm(m)
     return net

@@ -23,7 +23,8 @@ class PatchSampler(nn.Module):
     "CUT's patch sampler: per feature layer, `num_patches` random positions, an MLP head (C -> `nc` -> `nc`), L2 norm"
     def __init__(self, channels:list[int], nc:int=256, mlp:bool=True, init:str='xavier', gain:float=0.02):
         super().__init__()
-        self.heads = nn.ModuleList(nn.Sequential(nn.Linear(c, nc), nn.ReLU(), nn.Linear(nc, nc)) if mlp else nn.Identity() for c in channels)
+        self.heads = nn.ModuleList(nn.Sequential(nn.Linear(c, nc), nn.ReLU(), nn.Linear(nc, nc))
+                                   if mlp else nn.Identity() for c in channels)
         init_weights(self, init, gain)
 
     def forward(self, feats:list[torch.Tensor], num_patches:int=256, ids:list|None=None) -> tuple[list, list]:
@@ -36,8 +37,10 @@ class PatchSampler(nn.Module):
             out.append(F.normalize(head(f[:, pid].flatten(0, 1)), dim=1, eps=1e-7)); used.append(pid)
         return out, used
 
-def patch_nce(q:torch.Tensor, k:torch.Tensor, batch_size:int, temperature:float=0.07, all_negatives:bool=False) -> torch.Tensor:
-    "Per-patch InfoNCE of queries `q` (N, D) against keys `k` (N, D), N = `batch_size` x patches; negatives from the same image"
+def patch_nce(q:torch.Tensor, k:torch.Tensor, batch_size:int, temperature:float=0.07,
+              all_negatives:bool=False) -> torch.Tensor:
+    ("Per-patch InfoNCE of queries `q` (N, D) against keys `k` (N, D), N = `batch_size` x patches; "
+     "negatives from the same image")
     k = k.detach()
     n, d = q.shape
     l_pos = (q * k).sum(1, keepdim=True)
@@ -45,12 +48,14 @@ def patch_nce(q:torch.Tensor, k:torch.Tensor, batch_size:int, temperature:float=
     qb, kb = q.view(g, -1, d), k.view(g, -1, d)
     m = qb.shape[1]
     l_neg = (qb @ kb.transpose(1, 2)).masked_fill(torch.eye(m, dtype=torch.bool, device=q.device), -10.).view(n, m)
-    return F.cross_entropy(torch.cat([l_pos, l_neg], 1) / temperature, torch.zeros(n, dtype=torch.long, device=q.device), reduction='none')
+    return F.cross_entropy(torch.cat([l_pos, l_neg], 1) / temperature,
+                           torch.zeros(n, dtype=torch.long, device=q.device), reduction='none')
 
 # %% ../nbs/11_losses.ipynb #5f574f1d
 def multilayer_nce(sampler:PatchSampler, src:list[torch.Tensor], tgt:list[torch.Tensor], num_patches:int=256,
                    temperature:float=0.07, weight=None, all_negatives:bool=False) -> torch.Tensor:
-    "PatchNCE of target features (queries) against source features (keys) over layers; `weight(q, k)` per patch if given"
+    ("PatchNCE of target features (queries) against source features (keys) over layers; "
+     "`weight(q, k)` per patch if given")
     k, ids = sampler(src, num_patches)
     q, _ = sampler(tgt, num_patches, ids)
     b = src[0].shape[0]
@@ -88,7 +93,8 @@ def asp_weights(mode:str, sim:torch.Tensor, epoch:int, n_const:int, n_decay:int)
     return w / w.sum() * len(w)
 
 # %% ../nbs/11_losses.ipynb #2f6704e3
-def asp_nce(q:torch.Tensor, k:torch.Tensor, batch_size:int, mode:str, epoch:int, n_const:int, n_decay:int, temperature:float=0.07) -> torch.Tensor:
+def asp_nce(q:torch.Tensor, k:torch.Tensor, batch_size:int, mode:str, epoch:int, n_const:int, n_decay:int,
+            temperature:float=0.07) -> torch.Tensor:
     "Per-patch ASP loss: supervised PatchNCE weighted by `asp_weights` of the query-key similarity"
     sim = (q * k.detach()).sum(1)
     return patch_nce(q, k, batch_size, temperature) * asp_weights(mode, sim, epoch, n_const, n_decay)
@@ -142,9 +148,11 @@ class GaussianPyramidL1(nn.Module):
 
     def forward(self, fake, real):
         if min(fake.shape[-2:]) <= 2 ** (len(self.weights) - 1):
-            raise ValueError(f'a {len(self.weights)}-level Gaussian pyramid needs images larger than {2 ** (len(self.weights) - 1)} px, '
+            raise ValueError(f'a {len(self.weights)}-level Gaussian pyramid needs images larger than '
+                             f'{2 ** (len(self.weights) - 1)} px, '
                              f'got {fake.shape[-2]}x{fake.shape[-1]}: use larger crops or fewer `gp_weights`')
-        return torch.stack([w * F.l1_loss(a, b) for w, a, b in zip(self.weights, self.pyramid(fake), self.pyramid(real))]).mean()
+        return torch.stack([w * F.l1_loss(a, b)
+                            for w, a, b in zip(self.weights, self.pyramid(fake), self.pyramid(real))]).mean()
 
 # %% ../nbs/11_losses.ipynb #0d91e62c
 class PyramidPix2Pix(Pix2Pix):

@@ -56,10 +56,12 @@ def _d(in_ch, ndf, n_layers, norm, init, spectral=False, antialias=False):
 
 def build_pix2pix(ngf=64, ndf=64, netG='unet', num_downs=8, n_blocks=9, norm='batch', dropout=0.5, gan_mode='vanilla',
                   lambda_l1=100.):
-    G = UnetGenerator(ngf, num_downs, norm, dropout) if netG == 'unet' else ResnetGenerator(ngf, n_blocks, norm, dropout)
+    G = (UnetGenerator(ngf, num_downs, norm, dropout) if netG == 'unet' else
+         ResnetGenerator(ngf, n_blocks, norm, dropout))
     return Pix2Pix(init_weights(G, 'normal'), _d(6, ndf, 3, norm, 'normal'), gan_mode, lambda_l1)
 
-def build_pyramidp2p(ngf=64, ndf=64, n_blocks=9, norm='batch', dropout=0.5, gan_mode='vanilla', weights=(25., 25., 25., 25.)):
+def build_pyramidp2p(ngf=64, ndf=64, n_blocks=9, norm='batch', dropout=0.5, gan_mode='vanilla',
+                     weights=(25., 25., 25., 25.)):
     G = init_weights(ResnetGenerator(ngf, n_blocks, norm, dropout), 'normal')
     return PyramidPix2Pix(G, _d(6, ndf, 3, norm, 'normal'), gan_mode, weights)
 
@@ -111,7 +113,8 @@ METHODS = {m.name: m for m in [
            build_pix2pix, (100, 100), dict(netG='unet', norm='batch', gan_mode='vanilla', lambda_l1=100.)),
     Method('pyramidp2p', 'Liu et al., CVPRW 2022 (BCI)', 'paired',
            'pix2pix with a 4-scale Gaussian-pyramid L1 (x 25 each); ResNet-9blocks',
-           build_pyramidp2p, (100, 100), dict(n_blocks=9, norm='batch', gan_mode='vanilla', weights=(25., 25., 25., 25.))),
+           build_pyramidp2p, (100, 100), dict(n_blocks=9, norm='batch', gan_mode='vanilla',
+                                              weights=(25., 25., 25., 25.))),
     Method('cyclegan', 'Zhu et al., ICCV 2017', 'unpaired',
            'two generators, cycle (x 10) and identity (x 0.5) losses, image pool; G steps before D',
            build_cyclegan, (100, 100), dict(n_blocks=9, norm='instance', gan_mode='lsgan', lambda_idt=0.5)),
@@ -251,7 +254,8 @@ def load_run(run:str|Path, checkpoint:str='last.pth', device='cpu') -> GANModel:
 def ihc_train(method:str='ammfi',   # pix2pix, pyramidp2p, cyclegan, cut, fastcut, asp, ceff or ammfi
               dataset:str='synthetic', # a settings.ini name or a dataset folder
               run:str=None,         # run name (default: <method>-<dataset>)
-              crop:int=None, batch_size:int=None, epochs:int=None, epochs_decay:int=None, lr:float=None, valid_n:int=None,
+              crop:int=None, batch_size:int=None, epochs:int=None, epochs_decay:int=None, lr:float=None,
+              valid_n:int=None,
               multimag:str=None,    # true/false: multi-magnification views (default: the method's)
               upscaler:str='auto',  # bsrgan, lanczos or auto (BSRGAN when its weights are found, else Lanczos)
               augment:str=None,     # dihedral, hflip or none (default: the method's)
@@ -265,7 +269,8 @@ def ihc_train(method:str='ammfi',   # pix2pix, pyramidp2p, cyclegan, cut, fastcu
     "Train a method on a dataset (what nbs/train.ipynb does); under accelerate launch or torchrun, on several GPUs"
     mm = None if multimag is None else multimag.lower() in ('1', 'true', 'yes')
     try: opts = json.loads(options)
-    except json.JSONDecodeError as e: raise ValueError(f'--options {options}: not JSON ({e}), e.g. \'{{"ngf": 32}}\'') from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f'--options {options}: not JSON ({e}), e.g. \'{{"ngf": 32}}\'') from None
     if not isinstance(opts, dict): raise ValueError(f'--options {options}: give a JSON object, e.g. \'{{"ngf": 32}}\'')
     r = train(method, dataset, run, crop, batch_size, epochs, epochs_decay, lr, valid_n, mm, seed, not restart,
               num_workers, device=device, compile=compile, augment=augment, upscaler=upscaler, **opts)

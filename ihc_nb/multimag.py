@@ -70,7 +70,8 @@ class RRDBNet(nn.Module):
 
 # %% ../nbs/12_multimag.ipynb #106a3027
 class BSRGAN:
-    "Upscaler running BSRGAN (x4, or x2) with weights from a local file (`find_weights`: path, weights folder, torch hub cache)"
+    ("Upscaler running BSRGAN (x4, or x2) with weights from a local file (`find_weights`: path, weights folder, "
+     "torch hub cache)")
     def __init__(self, scale:int=4, weights:str|Path|None=None, device='cpu'):
         path = find_weights(f'bsrgan_x{scale}', weights)
         self.net = RRDBNet(scale)
@@ -130,4 +131,5 @@ class MultiMag(RandTransform):
     def encodes(self, x:Image.Image):
         region = x.crop(self.box)
         if region.size == (self.size, self.size): return region
-        return region.resize((self.size, self.size), Image.LANCZOS) if VIEWS[self.view] is None else self.upscaler(region, self.size)
+        return (region.resize((self.size, self.size), Image.LANCZOS) if VIEWS[self.view] is None else
+                self.upscaler(region, self.size))

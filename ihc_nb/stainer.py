@@ -25,15 +25,18 @@ __all__ = ['FORMAT', 'tile_starts', 'ramp', 'RowBlender', 'seam_error', 'Stainer
 
 # %% ../nbs/17_stainer.ipynb #29cbaa25
 def tile_starts(n:int, tile:int, overlap:int) -> list[int]:
-    "Origins of the tiles covering `n` px with tiles of `tile` px overlapping by `overlap` (the last flush with the end)"
+    ("Origins of the tiles covering `n` px with tiles of `tile` px overlapping by `overlap` "
+     "(the last flush with the end)")
     if n <= tile: return [0]
-    if not 0 <= overlap <= tile // 2: raise ValueError(f'overlap must be between 0 and tile/2 ({tile // 2}), not {overlap}')
+    if not 0 <= overlap <= tile // 2: raise ValueError(f'overlap must be between 0 and tile/2 ({tile // 2}), '
+                                                       f'not {overlap}')
     step = tile - overlap
     starts = list(range(0, n - tile, step))
     return starts + [n - tile]
 
 def ramp(tile:int, overlap:int, first:bool, last:bool) -> np.ndarray:
-    "1-d blending weights of a tile: rising over `overlap` px at an inner start, falling at an inner end, 1 at image borders"
+    ("1-d blending weights of a tile: rising over `overlap` px at an inner start, falling at an inner end, "
+     "1 at image borders")
     w = np.ones(tile, np.float32)
     if overlap:
         up = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
@@ -43,12 +46,14 @@ def ramp(tile:int, overlap:int, first:bool, last:bool) -> np.ndarray:
 
 # %% ../nbs/17_stainer.ipynb #49c1aad1
 class RowBlender:
-    "Feathered blending of overlapping tiles, finished row by row: `add` tiles of a tile row, then `done` yields final rows"
+    ("Feathered blending of overlapping tiles, finished row by row: `add` tiles of a tile row, "
+     "then `done` yields final rows")
     def __init__(self, height:int, width:int, tile:int, overlap:int, channels:int=3):
         self.h, self.w, self.tile, self.overlap, self.c = height, width, tile, overlap, channels
         self.ys, self.xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
         self.wx = {x: ramp(min(tile, width), overlap, i == 0, i == len(self.xs) - 1) for i, x in enumerate(self.xs)}
-        self.top, self.num, self.den = 0, np.zeros((0, width, channels), np.float32), np.zeros((0, width, 1), np.float32)
+        self.top, self.num, self.den = (0, np.zeros((0, width, channels), np.float32),
+                                        np.zeros((0, width, 1), np.float32))
 
     def start_row(self, r:int):
         "Begin tile row `r`: grow the accumulators to cover it"
@@ -88,12 +93,14 @@ def seam_error(img:np.ndarray, tile:int, overlap:int, band:int=6) -> float:
         diff = np.abs(np.diff(a.astype(np.float32), axis=0)).mean((1, 2))   # step between row i and i+1
         errs = []
         for s in starts[1:]:
-            for b in {s, s + overlap} if overlap else {s}:   # where a tile's weight starts, and where the previous one's ends
+            # where a tile's weight starts, and where the previous one's ends
+            for b in {s, s + overlap} if overlap else {s}:
                 if not band <= b < len(diff) - band: continue
                 near = np.r_[diff[b - 1 - band:b - 2], diff[b + 1:b + band]]
                 errs.append(diff[b - 1] - near.mean())
         return errs
-    errs = along(img, tile_starts(img.shape[0], tile, overlap)) + along(img.transpose(1, 0, 2), tile_starts(img.shape[1], tile, overlap))
+    errs = (along(img, tile_starts(img.shape[0], tile, overlap)) +
+            along(img.transpose(1, 0, 2), tile_starts(img.shape[1], tile, overlap)))
     return float(np.mean(errs)) if errs else 0.
 
 # %% ../nbs/17_stainer.ipynb #aabf9af2
@@ -107,16 +114,19 @@ def _multiple(method:str, options:dict) -> int:
 
 class Stainer:
     "A trained H&E -> IHC generator with what it needs to be used: stains arrays, PIL images and tensors of any size"
-    def __init__(self, G:torch.nn.Module, config:dict, device=None, tile:int|None=None, overlap:int|None=None, batch_size:int=4,
+    def __init__(self, G:torch.nn.Module, config:dict, device=None, tile:int|None=None, overlap:int|None=None,
+                 batch_size:int=4,
                  bf16:bool|None=None, # bf16 autocast (default: on CUDA)
                  compile:bool=False): # `torch.compile` the generator (pays off on many tiles of one size)
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.G, self.config = G.eval().requires_grad_(False).to(self.device), dict(config)
         self.multiple = _multiple(config['method'], config.get('options', {}))
         self.tile = tile or config.get('tile') or 512
-        if self.tile % self.multiple: raise ValueError(f'the tile ({self.tile}) must be a multiple of {self.multiple} for {config["method"]}')
+        if self.tile % self.multiple: raise ValueError(f'the tile ({self.tile}) must be a multiple of {self.multiple} '
+                                                       f'for {config["method"]}')
         self.overlap = self.tile // 8 if overlap is None else overlap   # 64 px at the 512 tiles of BCI
-        if not 0 <= self.overlap <= self.tile // 2: raise ValueError(f'the overlap ({self.overlap}) must be between 0 and tile/2 ({self.tile // 2})')
+        if not 0 <= self.overlap <= self.tile // 2: raise ValueError(f'the overlap ({self.overlap}) must be between 0 '
+                                                                     f'and tile/2 ({self.tile // 2})')
         self.batch_size = batch_size
         self.bf16 = self.device.type == 'cuda' if bf16 is None else bf16
         if self.device.type == 'cuda':
@@ -131,12 +141,14 @@ class Stainer:
         run = Path(run)
         info = json.loads((run/'run.json').read_text())
         model = load_run(run, checkpoint)
-        cfg = dict(method=info['method'], options=info['options'], dataset=info['dataset'], tile=info['settings']['crop'])
+        cfg = dict(method=info['method'], options=info['options'], dataset=info['dataset'],
+                   tile=info['settings']['crop'])
         return cls(model.G, cfg, **kwargs)
 
     def save(self, path:str|Path):
         "Write the self-describing stainer file (weights only), atomically"
-        cfg = dict(self.config, format=FORMAT, ihc_nb=ihc_nb.__version__, normalisation='8-bit RGB -> [-1, 1] (x / 127.5 - 1)', input='H&E')
+        cfg = dict(self.config, format=FORMAT, ihc_nb=ihc_nb.__version__,
+                   normalisation='8-bit RGB -> [-1, 1] (x / 127.5 - 1)', input='H&E')
         with atomic_path(path) as tmp: torch.save(dict(config=json.dumps(cfg), state=self.G.state_dict()), tmp)
 
     @classmethod
@@ -150,7 +162,8 @@ class Stainer:
         if not isinstance(ck, dict) or 'config' not in ck:
             raise ValueError(f'{path} is not an ihc_nb stainer file (made by Stainer.save) nor a training run folder')
         cfg = json.loads(ck['config'])
-        if cfg.get('format') != FORMAT: raise ValueError(f'{path}: unknown stainer format {cfg.get("format")!r} (this ihc_nb reads {FORMAT})')
+        if cfg.get('format') != FORMAT: raise ValueError(f'{path}: unknown stainer format {cfg.get("format")!r} '
+                                                         f'(this ihc_nb reads {FORMAT})')
         from ihc_nb.methods import METHODS
         model = METHODS[cfg['method']].skeleton_model(cfg['options'])
         model.G.load_state_dict(ck['state'])
@@ -175,7 +188,8 @@ class Stainer:
 
     def stain_array(self, he:np.ndarray, progress:bool=False) -> np.ndarray:
         "Stain an 8-bit RGB H&E array (H, W, 3) of any size; larger than a tile: overlapping tiles, feathered"
-        if he.ndim != 3 or he.shape[2] != 3 or he.dtype != np.uint8: raise ValueError(f'expected an 8-bit RGB array (H, W, 3), got {he.dtype} {he.shape}')
+        if he.ndim != 3 or he.shape[2] != 3 or he.dtype != np.uint8:
+            raise ValueError(f'expected an 8-bit RGB array (H, W, 3), got {he.dtype} {he.shape}')
         h, w = he.shape[:2]
         b, out = RowBlender(h, w, self.tile, self.overlap), np.empty_like(he)
         rows = range(len(b.ys))
@@ -196,13 +210,16 @@ class Stainer:
         return out
 
     def __call__(self, he):
-        "Stain `he`: a numpy (H, W, 3) uint8 array, a PIL image, or a tensor (B, 3, H, W) / (3, H, W) in [-1, 1]; returns the same kind"
+        ("Stain `he`: a numpy (H, W, 3) uint8 array, a PIL image, or a tensor (B, 3, H, W) / (3, H, W) in [-1, 1]; "
+         "returns the same kind")
         if isinstance(he, Image.Image): return Image.fromarray(self.stain_array(np.asarray(he.convert('RGB'))))
         if isinstance(he, np.ndarray): return self.stain_array(he)
-        if isinstance(he, torch.Tensor): return self.stain_tensor(he[None] if he.ndim == 3 else he)[0 if he.ndim == 3 else slice(None)]
+        if isinstance(he, torch.Tensor):
+            return self.stain_tensor(he[None] if he.ndim == 3 else he)[0 if he.ndim == 3 else slice(None)]
         raise TypeError(f'cannot stain a {type(he).__name__}: give a numpy array, a PIL image or a tensor')
 
-    def __repr__(self): return f'Stainer({self.config["method"]} from {self.config.get("dataset")}, tile {self.tile}, overlap {self.overlap}, {self.device})'
+    def __repr__(self): return (f'Stainer({self.config["method"]} from {self.config.get("dataset")}, tile {self.tile}, '
+                                f'overlap {self.overlap}, {self.device})')
 
 # %% ../nbs/17_stainer.ipynb #ffd9529a
 @dataclass
@@ -234,15 +251,18 @@ def stain_split(stainer:Stainer, # what stains
     "Stain the H&E images of `split` of `dataset` at full resolution into `out/fake`, with the real IHC beside them"
     spec, found = find_pairs(dataset)
     pairs = sorted((p for p in found.pairs if p.split == split), key=lambda p: p.name)[:n]
-    if not pairs: raise DataError(f'{spec.name} has no {split!r} pairs (it has {sorted({p.split for p in found.pairs})})')
+    if not pairs: raise DataError(f'{spec.name} has no {split!r} pairs (it has '
+                                  f'{sorted({p.split for p in found.pairs})})')
     out = Path(out)
     oracle = all(p.oracle is not None for p in pairs)
     dirs = StainedSplit(out/'fake', out/'real', out/'he', out/'oracle' if oracle else None)
     for d in (dirs.fake, dirs.real, dirs.he, dirs.oracle):
         if d is not None: d.mkdir(parents=True, exist_ok=True)
     stem = lambda p: Path(p.name).stem
-    for d, names in [(dirs.fake, {stem(p) + '.png' for p in pairs}), (dirs.real, {stem(p) + p.ihc.suffix for p in pairs}),
-                     (dirs.he, {stem(p) + p.he.suffix for p in pairs}), (dirs.oracle, {stem(p) + '.png' for p in pairs})]:
+    for d, names in [(dirs.fake, {stem(p) + '.png' for p in pairs}),
+                     (dirs.real, {stem(p) + p.ihc.suffix for p in pairs}),
+                     (dirs.he, {stem(p) + p.he.suffix for p in pairs}),
+                     (dirs.oracle, {stem(p) + '.png' for p in pairs})]:
         if d is not None: _prune(d, names)
     if progress:
         from fastprogress.fastprogress import progress_bar
