@@ -13,8 +13,14 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['atomic_path', 'stale_temps', 'remove_stale_temps', 'save_figure', 'save_png', 'papermill_output', 'keep_notebook',
-           'notebook_parameters', 'check_parameters']
+__all__ = ['is_main', 'atomic_path', 'stale_temps', 'remove_stale_temps', 'save_figure', 'save_png', 'papermill_output',
+           'keep_notebook', 'notebook_parameters', 'check_parameters']
+
+# %% ../nbs/00a_files.ipynb #7bc8c6a3
+def is_main() -> bool:
+    "Whether this is the process that writes the run's files (rank 0 of a process group, or the only process)"
+    import torch.distributed as dist
+    return not dist.is_initialized() or dist.get_rank() == 0
 
 # %% ../nbs/00a_files.ipynb #dfd63be8
 @contextmanager

@@ -22,7 +22,7 @@ from fastai.optimizer import Adam
 from fastcore.foundation import L
 
 from .layers import Downsample, init_weights, norm_layer, set_requires_grad
-from .files import save_figure
+from .files import is_main, save_figure
 from .measures import psnr, ssim, to_uint8
 
 
@@ -324,7 +324,6 @@ class SampleGrid(Callback):
 
     @torch.no_grad()
     def after_epoch(self):
-        from ihc_nb.training import is_main
         if not self.trained or not is_main(): return
         if self.he is None: self.he, self.ihc = self._samples()
         self.model.eval()

@@ -23,8 +23,8 @@ from .layers import ResnetGenerator, UnetGenerator, init_weights, spectral_norm_
 from .losses import ContrastiveGAN, PyramidPix2Pix
 from .multimag import MultiMag, pick_upscaler
 from .settings import user_errors
-from .files import atomic_path
-from .training import barrier, dist_setup, fit_resumable, is_main, run_path, run_settings
+from .files import atomic_path, is_main
+from .training import barrier, dist_setup, fit_resumable, run_path, run_settings
 
 # %% auto #0
 __all__ = ['METHODS', 'Method', 'build_pix2pix', 'build_pyramidp2p', 'build_cyclegan', 'build_contrastive', 'build_method',

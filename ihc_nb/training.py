@@ -18,11 +18,11 @@ from fastai.callback.progress import CSVLogger
 from fastai.learner import Learner
 from fastcore.foundation import L
 
-from .files import atomic_path, remove_stale_temps, save_figure
+from .files import atomic_path, is_main, remove_stale_temps, save_figure
 from .settings import UserError, dataset_spec, runs_dir
 
 # %% auto #0
-__all__ = ['dist_setup', 'is_main', 'barrier', 'RunInUse', 'lock_run', 'run_path', 'decay_factor', 'LinearDecayLR', 'History',
+__all__ = ['dist_setup', 'barrier', 'RunInUse', 'lock_run', 'run_path', 'decay_factor', 'LinearDecayLR', 'History',
            'plot_history', 'epoch_line', 'EpochLine', 'previous', 'save_checkpoint', 'CheckpointError',
            'read_checkpoint', 'load_checkpoint', 'Checkpoint', 'resume_from', 'fit_resumable', 'run_settings']
 
@@ -34,11 +34,6 @@ def dist_setup() -> tuple[int, int]:
     if world > 1 and not dist.is_initialized():
         dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
     return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
-
-def is_main() -> bool:
-    "Whether this is the process that writes the run's files (rank 0, or the only one)"
-    import torch.distributed as dist
-    return not dist.is_initialized() or dist.get_rank() == 0
 
 def barrier():
     "Wait for every process (nothing to wait for in a single process)"

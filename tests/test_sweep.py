@@ -15,7 +15,7 @@ def lab(tmp_path_factory):
     r = subprocess.run([str(BIN/'ihc-synth'), '--out', str(root/'ds'), '--n', '6', '--size', '64', '--workers', '1'],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    (root/'settings.ini').write_text('[ihc_nb]\nruns = runs\n\n[DEFAULT]\nlr = 2e-4\ncrop = 32\n\n[ds]\npath = ds\nlayout = bci\n\n'
+    (root/'settings.ini').write_text('[ihc_nb]\nruns = runs\n\n[DEFAULT]\nlr = 2e-4\ncrop = 32\nbatch_size = 1\n\n[ds]\npath = ds\nlayout = bci\n\n'
                                      '[nopath]\nlayout = bci\n\n[badcrop]\npath = ds\nlayout = bci\ncrop = abc\n')
     (root/'broken.ini').write_text('[ds\npath = ds\n')
     (root/'notes.txt').write_text('not an image')
