@@ -16,7 +16,7 @@ import numpy as np
 __all__ = ['is_main', 'atomic_path', 'stale_temps', 'remove_stale_temps', 'save_figure', 'save_png', 'papermill_output',
            'keep_notebook', 'notebook_parameters', 'check_parameters']
 
-# %% ../nbs/00a_files.ipynb #7bc8c6a3
+# %% ../nbs/00a_files.ipynb #d496850c
 def is_main() -> bool:
     "Whether this is the process that writes the run's files (rank 0 of a process group, or the only process)"
     import torch.distributed as dist
