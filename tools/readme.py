@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def render() -> str:
     "README.md's text: the cells of nbs/index.ipynb as Markdown"
     body, _ = MarkdownExporter().from_filename(str(ROOT/'nbs'/'index.ipynb'))
-    return body.strip() + '\n'
+    return body.strip().replace('](images/', '](nbs/images/') + '\n'   # pictures beside index.ipynb, seen from the top
 
 
 if __name__ == '__main__':
