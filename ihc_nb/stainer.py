@@ -166,7 +166,10 @@ class Stainer:
                                                          f'(this ihc_nb reads {FORMAT})')
         from ihc_nb.methods import METHODS
         model = METHODS[cfg['method']].skeleton_model(cfg['options'])
-        model.G.load_state_dict(ck['state'])
+        try: model.G.load_state_dict(ck['state'])
+        except RuntimeError as e:
+            raise ValueError(f'{path}: its weights do not fit the {cfg["method"]} generator its recorded options build '
+                             f'({str(e).splitlines()[-1].strip()[:80]}): the file was damaged or edited') from None
         return cls(model.G, cfg, **kwargs)
 
     @torch.no_grad()

@@ -267,7 +267,8 @@ def stain_slide(stainer:Stainer, # the model
     blender = RowBlender(job.height, job.width, stainer.tile, stainer.overlap)
     work = dst.with_name(f'.{dst.name}.partial')
     out, start = resume_rows(work, job.request, blender, resume)
-    if start: print(f'resuming {dst.name} at tile row {start + 1} of {len(blender.ys)}')
+    if start: print(f'resuming {dst.name} at tile row {start + 1} of {len(blender.ys)}' if start < len(blender.ys) else
+                    f'resuming {dst.name}: all {start} tile rows were stained, writing the pyramid')
     rows = range(start, len(blender.ys))
     if progress:
         from fastprogress.fastprogress import progress_bar

@@ -158,3 +158,16 @@ def test_train_bsrgan_without_weights(synth, tmp_path):
     assert r.returncode != 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
     assert 'BSRGAN.pth' in r.stderr and str(tmp_path) in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path/'runs/no-bsrgan').exists()
+
+
+def test_stain_refuses_a_stainer_whose_options_do_not_fit_its_weights(synth, tiny_stainer, tmp_path):
+    import json, torch
+    ck = torch.load(tiny_stainer, weights_only=True)
+    cfg = json.loads(ck['config'])
+    cfg['options']['ngf'] = 8                                            # the weights are of ngf 4
+    torch.save(dict(ck, config=json.dumps(cfg)), tmp_path/'edited.stainer')
+    he = sorted((synth[0]/'HE/test').iterdir())[0]
+    r = run('ihc-stain', he, tmp_path/'x.png', '--model', tmp_path/'edited.stainer', '--device', 'cpu')
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert 'edited.stainer: its weights do not fit the cut generator its recorded options build' in r.stderr
+    assert not (tmp_path/'x.png').exists()
