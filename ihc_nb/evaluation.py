@@ -18,12 +18,13 @@ from PIL import Image
 from .data import IMAGE_EXTS, DataError, level_of, read_rgb
 from .files import atomic_path
 from .her2 import LevelCalibration, calibrate
-from .metrics import make_metrics, paper_columns
+from .metrics import METRICS, make_metrics, paper_columns
+from .stats import bootstrap
 from .settings import WeightsMissing, user_errors
 
 # %% auto #0
-__all__ = ['EvalError', 'match_images', 'Evaluation', 'evaluate', 'paper_table', 'level_calibration', 'default_output',
-           'levels_note', 'ihc_eval', 'evaluate_stained', 'plot_distributions', 'plot_examples']
+__all__ = ['EvalError', 'match_images', 'Evaluation', 'intervals', 'evaluate', 'paper_table', 'level_calibration',
+           'default_output', 'levels_note', 'ihc_eval', 'evaluate_stained', 'plot_distributions', 'plot_examples']
 
 # %% ../nbs/16a_evaluation.ipynb #1b0272e2
 class EvalError(DataError):
@@ -90,13 +91,31 @@ class Evaluation:
         with atomic_path(js) as t: t.write_text(json.dumps(summary, indent=1))
         return csv, js
 
+    @classmethod
+    def load(cls, csv:str|Path) -> Evaluation:
+        "The evaluation `save` wrote to `csv` (and its .json)"
+        csv = Path(csv)
+        return cls(pd.read_csv(csv), json.loads(csv.with_suffix('.json').read_text()))
+
     def table(self) -> pd.DataFrame:
-        "The summary as a table: one row per value, its standard deviation beside it"
-        s = self.summary
-        skip = ('n', 'seed', 'level_n', 'kid_subset_size')
-        rows = {k: dict(value=v, std=s.get(f'{k}_std')) for k, v in s.items()
-                if isinstance(v, (int, float)) and not k.endswith('_std') and k not in skip}
-        return pd.DataFrame.from_dict(rows, orient='index')
+        "The summary as a table: one row per value, its standard deviation and (with `ci`) 95% interval beside it"
+        s, skip = self.summary, ('n', 'seed', 'level_n', 'kid_subset_size', 'ci')
+        rows = {k: dict(value=v, std=s.get(f'{k}_std'), lo=s.get(f'{k}_lo'), hi=s.get(f'{k}_hi')) for k, v in s.items()
+                if isinstance(v, (int, float)) and not k.endswith(('_std', '_lo', '_hi')) and k not in skip}
+        return pd.DataFrame.from_dict(rows, orient='index').dropna(axis=1, how='all')
+
+def intervals(ms:dict, # the metric objects of `make_metrics`, their images seen
+              df:pd.DataFrame, # the per-image table
+              reps:int=1000, # bootstrap draws of the test images
+              set_reps:int=200, # draws for statistics of the whole set (FID, KID: each draw recomputes them)
+              seed:int=0) -> dict:
+    "The 95% percentile-bootstrap interval of every summary value, `<key>_lo` and `<key>_hi`, over draws of the images"
+    out = {}
+    for n, m in ms.items():
+        r = reps if METRICS[n].per_image else min(reps, set_reps)
+        for k, (lo, hi) in bootstrap(df, m.finish, r, seed=seed).items():
+            if not k.endswith(('_std', '_n', '_size')): out.update({f'{k}_lo': lo, f'{k}_hi': hi})
+    return out
 
 def evaluate(fake_dir:str|Path, # folder of generated IHC images
              real_dir:str|Path, # folder of the real IHC images, the same names
@@ -105,7 +124,8 @@ def evaluate(fake_dir:str|Path, # folder of generated IHC images
              weights:str|Path|None=None, # folder of pretrained weights (default: `find_weights`'s places)
              calibration:LevelCalibration|str|None=None, # HER2 level thresholds for `dab`, 'loo', or None: no levels
              device=None, # default: CUDA if available
-             seed:int=0, # KID's subsets
+             seed:int=0, # KID's subsets and the bootstrap's draws
+             ci:int=0, # bootstrap draws for a 95% interval of every value (`intervals`; 0: none)
              progress:bool=True) -> Evaluation:
     "Evaluate every generated image of `fake_dir` against the real one of the same name in `real_dir`"
     pairs = match_images(fake_dir, real_dir)
@@ -120,6 +140,7 @@ def evaluate(fake_dir:str|Path, # folder of generated IHC images
     df = pd.DataFrame(rows)
     summary = dict(n=len(df), mode=mode, metrics=list(ms), fake=str(fake_dir), real=str(real_dir), seed=seed)
     for m in ms.values(): summary.update(m.finish(df))
+    if ci: summary.update(ci=ci, **intervals(ms, df, ci, seed=seed))
     if df.level.isna().all(): df = df.drop(columns='level')
     return Evaluation(df, summary)
 
@@ -176,6 +197,7 @@ def ihc_eval(fake_dir:str, # folder of generated IHC images
              device:str=None, # cpu or cuda (default: cuda if available)
              seed:int=0, # seed of KID's subsets
              overwrite:bool=False, # replace an existing --out (and its .json)
+             ci:int=0, # bootstrap draws for a 95% interval of every value (e.g. 1000; 0: none)
             ):
     "Evaluate generated IHC images against the real ones: per-image CSV, summary JSON, printed summary"
     out = Path(out or default_output(fake_dir, real_dir))
@@ -183,7 +205,7 @@ def ihc_eval(fake_dir:str, # folder of generated IHC images
     if not overwrite and (old := [p for p in (out, out.with_suffix('.json')) if p.exists()]):
         raise EvalError(f'{old[0]} exists: pass --overwrite to replace it, or choose another --out')
     cal = level_calibration(calibration)
-    ev = evaluate(fake_dir, real_dir, metrics, mode, weights, cal, device, seed, progress=sys.stderr.isatty())
+    ev = evaluate(fake_dir, real_dir, metrics, mode, weights, cal, device, seed, ci, progress=sys.stderr.isatty())
     csv, js = ev.save(out)
     print(f"{ev.summary['n']} pairs, {ev.summary['mode']} mode: {fake_dir} against {real_dir}")
     print(ev.table().to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))

@@ -13,13 +13,14 @@ from typing import Callable
 
 import pandas as pd
 import torch
+import torch.nn as nn
 from fastcore.script import call_parse
 
 import ihc_nb
 from .ammfi import AMMFIGenerator
 from .data import find_pairs, pair_dls
 from .gan import CycleGAN, GANModel, PatchDiscriminator, Pix2Pix, SampleGrid, StainLearner, identity_scores
-from .layers import ResnetGenerator, UnetGenerator, init_weights, spectral_norm_all
+from .layers import ResnetGenerator, UnetBlock, UnetGenerator, init_weights, spectral_norm_all
 from .losses import ContrastiveGAN, PyramidPix2Pix
 from .multimag import MultiMag, pick_upscaler
 from .settings import user_errors
@@ -28,7 +29,7 @@ from .training import barrier, dist_setup, fit_resumable, run_path, run_settings
 
 # %% auto #0
 __all__ = ['METHODS', 'Method', 'build_pix2pix', 'build_pyramidp2p', 'build_cyclegan', 'build_contrastive', 'build_method',
-           'check_options', 'train', 'load_run', 'ihc_train', 'method_table']
+           'check_options', 'check_crop', 'train', 'load_run', 'ihc_train', 'method_table']
 
 # %% ../nbs/14_methods.ipynb #ad36daf8
 @dataclass
@@ -153,6 +154,30 @@ def check_options(m:Method, # the method
         known = sorted({*m.options, *inspect.signature(m.build).parameters} - {'kw', 'kwargs'})
         raise ValueError(f'--options for {m.name}: {e}; its options include {", ".join(known)}') from None
 
+# %% ../nbs/14_methods.ipynb #e7ce6403
+def _takes(nets:list, crop:int) -> bool:
+    "Do the networks `nets` take a crop x crop input? (run on the meta device: no memory, no arithmetic)"
+    try:
+        for net in nets:
+            ch = next(m for m in net.modules() if isinstance(m, nn.Conv2d)).in_channels
+            net(torch.zeros(1, ch, crop, crop, device='meta'))
+        return True
+    except (RuntimeError, ValueError): return False
+
+def check_crop(m:Method, # the method
+               options:dict, # options overriding its defaults
+               crop:int, # the training crop
+              ):
+    "Stop, naming the crops that work, if the method's PatchGANs or U-Net cannot take `crop` (e.g. pix2pix at 128)"
+    with torch.device('meta'): model = m.skeleton_model({**m.options, **options})
+    nets = [n for n in model.modules() if isinstance(n, PatchDiscriminator)]
+    if any(isinstance(x, UnetBlock) for x in model.G.modules()): nets.append(model.G)
+    if _takes(nets, crop): return
+    ok = [c for c in range(32, 2049, 32) if _takes(nets, c)][:3]
+    raise ValueError(f'--crop {crop}: the networks of {m.name} cannot take it (a U-Net of depth d takes multiples of 2^d, '
+                     f'a PatchGAN of n layers needs about 3 x 2^n); crops that work: {", ".join(map(str, ok))}, ...')
+
+
 # %% ../nbs/14_methods.ipynb #d511278d
 def _jsonable(o):
     if isinstance(o, dict): return {k: _jsonable(v) for k, v in o.items()}
@@ -205,6 +230,7 @@ def train(method:str,          # a key of `METHODS`
                      epochs=epochs, epochs_decay=epochs_decay, lr=lr, load_size=None, valid_n=valid_n)
     spec, found = find_pairs(dataset)              # a missing dataset stops here
     run_dir = run_path(run or f'{method}-{spec.name}', root)
+    check_crop(m, options, s['crop'])              # before any data is loaded
     if is_main(): print(f'{method} on {spec.name}: {len(found.pairs)} pairs ({spec.layout}); run folder {run_dir}'
                         + (f'; multi-magnification views upscaled with {up_name}' if mm else '')
                         + (f'; {world} processes' if world > 1 else ''))

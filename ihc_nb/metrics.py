@@ -241,15 +241,17 @@ class FeatureSet:
         if name in self.fake: return
         with torch.no_grad():
             self.fake[name], self.real[name] = (self.net(_batch(a, self.device))[0].cpu().numpy() for a in (fake, real))
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.stack(list(self.real.values())), np.stack(list(self.fake.values()))
+    def arrays(self, names=None) -> tuple[np.ndarray, np.ndarray]:
+        "(real, fake) features of `names` (default: all, as added); a name drawn twice counts twice (the bootstrap)"
+        names = list(self.fake) if names is None else list(names)
+        return np.stack([self.real[n] for n in names]), np.stack([self.fake[n] for n in names])
 
 class FIDMetric(PairMetric):
     "FID: pytorch-fid's features and statistic (paper), or torchmetrics' `FrechetInceptionDistance()` defaults"
     def __init__(self, features:FeatureSet, mode='paper'): self.features, self.mode = features, mode
     def image(self, name, fake, real): self.features.add(name, fake, real); return {}
     def finish(self, df):
-        real, fake = self.features.arrays()
+        real, fake = self.features.arrays(df.name)
         return dict(fid=frechet_distance(real, fake) if self.mode == 'paper' else fid_torchmetrics(real, fake))
 
 class KIDMetric(PairMetric):
@@ -258,7 +260,7 @@ class KIDMetric(PairMetric):
         self.features, self.mode, self.seed = features, mode, seed
     def image(self, name, fake, real): self.features.add(name, fake, real); return {}
     def finish(self, df):
-        real, fake = self.features.arrays()
+        real, fake = self.features.arrays(df.name)
         f = kernel_inception_distance if self.mode == 'paper' else kid_torchmetrics
         mean, std, m = f(real, fake, subsets=100, subset_size=100 if self.mode == 'paper' else 1000, seed=self.seed)
         return dict(kid=mean, kid_std=std, kid_subset_size=m)
@@ -294,6 +296,7 @@ class MetricSpec:
     columns: dict = field(default_factory=dict)   # the papers' table: column -> summary key
     factor: float = 1          # the table shows the value x factor (KID: x 1000)
     modes: tuple = ('paper',)  # the modes it computes differently; in any other it is computed as in 'paper'
+    per_image: bool = True     # False: a statistic of the whole set (FID, KID), costly to recompute per bootstrap draw
 
 METRICS = {}
 
@@ -342,9 +345,9 @@ for _s in [   # in the column order of Qu et al.'s TABLE I
     MetricSpec('phv_liu', 'PHV of ResNet-101 stages 1-3 as Liu et al. 2021 defined it (share agreeing); higher: better',
                lambda c: _phv(c, 'liu'), ('resnet101',)),
     MetricSpec('fid', 'FID of the generated against the real set; lower is better',
-               lambda c: FIDMetric(c.features(_FID, 'fid'), c.mode), _FID, {'FID': 'fid'}, modes=MODES),
+               lambda c: FIDMetric(c.features(_FID, 'fid'), c.mode), _FID, {'FID': 'fid'}, modes=MODES, per_image=False),
     MetricSpec('kid', "KID (raw MMD²; the papers' tables print it x 1000); lower is better",
-               _kid, ('inception_v3',) + _FID, {'KID x1000': 'kid'}, 1000, MODES),
+               _kid, ('inception_v3',) + _FID, {'KID x1000': 'kid'}, 1000, MODES, False),
     MetricSpec('lpips', 'LPIPS with the AlexNet backbone, per image; lower is better',
                lambda c: NetworkMetric(lpips_network('alex', c.weights), ('lpips',), c.device), ('alexnet',),
                {'LPIPS': 'lpips'}),

@@ -34,3 +34,10 @@ def test_leave_one_out_levels_are_labelled(tmp_path):
     assert summary['level_calibration'].startswith('leave-one-out') and summary['level_n'] == 8
     assert summary['level_accuracy_real'] == 0.375        # the real IHC's own levels, each read with the other 7's thresholds
     assert per_image.level_fake.notna().all() and per_image.level_real.notna().all()
+
+
+def test_intervals_on_the_real_sample(tmp_path):
+    stdout, summary, _ = ihc_eval(tmp_path, '--metrics', 'psnr,ssim,dab', '--ci', '200')
+    assert summary['ci'] == 200 and 'lo' in stdout.splitlines()[1] and 'hi' in stdout.splitlines()[1]
+    for k in ('psnr', 'ssim', 'dab_pearson'):
+        assert summary[f'{k}_lo'] <= summary[k] <= summary[f'{k}_hi'], k

@@ -1,5 +1,5 @@
 """The package's shape: imports run one way (settings/files -> data -> networks -> losses -> training -> evaluation
--> staining), no module over 450 lines, and importing the training side pulls in no evaluation code."""
+-> staining -> experiments), no module over 450 lines, and importing the training side pulls in no evaluation code."""
 import ast, subprocess, sys
 from pathlib import Path
 
@@ -10,8 +10,9 @@ FLOORS = [  # from the bottom up; a module may import its own floor and those be
     ('networks', {'layers', 'vmfe', 'fusion', 'awl', 'ammfi'}),
     ('losses', {'gan', 'losses'}),           # the GAN losses, PatchNCE / ASP, and the models built on them
     ('training', {'training', 'encoders', 'ceff', 'methods'}),
-    ('evaluation', {'her2', 'features', 'metrics', 'evaluation', 'bench'}),
-    ('staining', {'stainer', 'wsi'}),
+    ('evaluation', {'her2', 'features', 'stats', 'metrics', 'evaluation', 'bench'}),
+    ('staining', {'stainer', 'wsi', 'cohort'}),
+    ('experiments', {'papers', 'experiments'}),   # the papers' tables: train, stain and evaluate every row
 ]
 FLOOR = {m: i for i, (_, ms) in enumerate(FLOORS) for m in ms}
 
@@ -47,4 +48,4 @@ def test_training_pulls_in_no_evaluation():
     code = 'import sys, ihc_nb.methods; print(" ".join(m for m in sys.modules if m.startswith("ihc_nb.")))'
     loaded = {m.removeprefix('ihc_nb.') for m in subprocess.run([sys.executable, '-c', code], capture_output=True,
                                                                   text=True, check=True).stdout.split()}
-    assert loaded and not loaded & (FLOORS[5][1] | FLOORS[6][1]), loaded
+    assert loaded and not loaded & (FLOORS[5][1] | FLOORS[6][1] | FLOORS[7][1]), loaded

@@ -35,6 +35,8 @@ BAD = [  # (command line, what the one line must name)
     ('ihc-train --method pix2pix --dataset ds --epochs -1', '--epochs'),
     ('ihc-train --method pix2pix --dataset nosuch-dataset', 'nosuch-dataset'),
     ('ihc-train --method pix2pix --dataset ds --run ..', 'run name'),
+    ('ihc-train --method pix2pix --dataset ds --crop 48', 'crops that work: 256'),
+    ('ihc-train --method asp --dataset ds --crop 64', '--crop 64'),
     ('ihc-eval {lab}/nope {lab}/ds/IHC/test', 'nope'),
     ('ihc-eval {lab}/ds/HE/test {lab}/ds/IHC/test --metrics nope', 'nope'),
     ('ihc-eval {lab}/ds/IHC/test {lab}/ds/IHC/test', 'both the generated and the real folder'),
@@ -44,6 +46,8 @@ BAD = [  # (command line, what the one line must name)
     ('ihc-stain {lab}/ds/HE/test {lab}/out3 --model {lab}/notes.txt --compression lzw', '--compression lzw'),
     ('ihc-stain {lab}/ds/HE/test {lab}/out4 --model {lab}/notes.txt --tile -64', '--tile -64'),
     ('ihc-bench --methods nope --sizes 64', 'nope'),
+    ('ihc-cohort {lab}/nosuch.csv --model {lab}/notes.txt --out {lab}/c1', 'nosuch.csv'),
+    ('ihc-cohort {lab}/notes.txt --model {lab}/notes.txt --out {lab}/c2', 'no `slide` column'),
 ]
 
 
