@@ -16,4 +16,4 @@ def test_readme_commands_set_up_from_scratch():
     for tag in ('main', 'test'):
         cmd = re.search(rf'<!-- ci:{tag} -->\n```bash\n(.+)\n```', text).group(1)
         assert cmd.startswith('python3 -m venv .venv && .venv/bin/pip install -e ".[dev,wsi]" && ')
-    assert 'ci:test -->\n```bash\npython3 -m venv .venv && .venv/bin/pip install -e ".[dev,wsi]" && .venv/bin/pytest\n```' in text
+    assert 'ci:test -->\n```bash\npython3 -m venv .venv && .venv/bin/pip install -e ".[dev,wsi]" && .venv/bin/pytest -n 2 --dist loadfile\n```' in text
