@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
+if os.environ.get('PYTEST_XDIST_WORKER'):   # pytest -n 2 on 2 cores: one thread per worker (and its kernels), not two each
+    for _v in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.setdefault(_v, '1')
 
 
 def pytest_addoption(parser):
