@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/methods.html.md"""
 
 # %% ../nbs/14_methods.ipynb #d178623d
 from __future__ import annotations
-import inspect, json, os, random
+import inspect, json, os, random, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -303,7 +303,7 @@ def ihc_train(method:str='ammfi',   # pix2pix, pyramidp2p, cyclegan, cut, fastcu
     rank, world = dist_setup()
     if world > 1:
         total = sum(float(p.detach().double().sum()) for p in r['learn'].model.parameters())
-        print(f'rank {rank}: weights checksum {total:.6f}', flush=True)
+        sys.stdout.write(f'rank {rank}: weights checksum {total:.6f}\n'); sys.stdout.flush()  # one write per line
     if r['results'] is not None: print(r['results'].to_string())
 
 # %% ../nbs/14_methods.ipynb #d8f8c7b5

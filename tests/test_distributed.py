@@ -18,7 +18,7 @@ def test_two_processes_stay_in_sync(tmp_path):
            '--options', '{"ngf": 8, "ndf": 8, "num_downs": 5}']
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    sums = dict(re.findall(r'rank (\d): weights checksum (\S+)', r.stdout))
+    sums = dict(re.findall(r'rank (\d): weights checksum (-?\d+\.\d{6})', r.stdout))
     assert set(sums) == {'0', '1'} and sums['0'] == sums['1'], r.stdout[-2000:]
     run = tmp_path/'runs/pix2pix-tiny'
     assert list(pd.read_csv(run/'history.csv').epoch) == [0, 1]
