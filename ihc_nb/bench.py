@@ -7,6 +7,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/bench.html.md"""
 # %% ../nbs/19_bench.ipynb #4f469506
 from __future__ import annotations
 import ctypes, gc, os, threading, time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from .settings import user_errors
 
 # %% auto #0
 __all__ = ['PEAKS', 'available_memory', 'measure', 'bench_ceff_attention', 'format_bench', 'bench_attention', 'device_peak',
-           'flops_per_tile', 'bench_method', 'bench_table', 'ihc_bench']
+           'flops_per_tile', 'bench_method', 'Peaks', 'bench_pipeline', 'bench_table', 'print_pipeline', 'ihc_bench']
 
 # %% ../nbs/19_bench.ipynb #1eb4083d
 def _rss() -> int:
@@ -188,6 +189,65 @@ def bench_method(name:str, size:int, device='cpu', reference:bool=False, batch:i
     del learn, model, x; _release()
     return row
 
+# %% ../nbs/19_bench.ipynb #fc7e6370
+class Peaks:
+    "While in the `with` block, the peak resident memory above its start and the peak bytes of files under `folder`"
+    def __init__(self, folder:str|Path, every:float=0.01): self.folder, self.every = Path(folder), every
+    def _disk(self) -> int:
+        return sum(p.stat().st_size for p in self.folder.rglob('*') if p.is_file()) if self.folder.exists() else 0
+    def _watch(self):
+        while not self.stop.is_set():
+            try: self.disk = max(self.disk, self._disk())
+            except FileNotFoundError: pass                 # a file renamed or deleted as it was counted
+            self.memory = max(self.memory, _rss() - self.base); time.sleep(self.every)
+    def __enter__(self):
+        _release(); self.base, self.memory, self.disk, self.stop = _rss(), 0, 0, threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True); self.thread.start(); return self
+    def __exit__(self, *exc): self.stop.set(); self.thread.join()
+
+
+# %% ../nbs/19_bench.ipynb #016116f2
+def _cpu_seconds() -> float:
+    "CPU seconds this process has used, every thread (user + system)"
+    import resource
+    r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
+
+def _identity_stainer(tile:int, overlap:int):
+    from ihc_nb.stainer import Stainer
+    return Stainer(torch.nn.Identity(), dict(method='cut'), tile=tile, overlap=overlap, batch_size=8, device='cpu')
+
+def _read_all(st, job, workers:int) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+    from ihc_nb.stainer import RowBlender
+    from ihc_nb.wsi import read_row
+    b = RowBlender(job.height, job.width, st.tile, st.overlap)
+    with ThreadPoolExecutor(workers) as pool: return sum(len(read_row(job, b, r, pool)) for r in range(len(b.ys)))
+
+def bench_pipeline(width:int=8192, height:int=6144, # the generated slide
+                   tile:int=512, overlap:int=64, workers:int|None=None, # as `ihc-stain` would
+                   work:str|Path|None=None) -> dict: # where the slide and outputs are written (default: a temp dir)
+    "On a generated slide, identity stainer: raw tile reads/s, raw encode-and-write tiles/s, `stain_slide` tiles/s"
+    import tempfile, tifffile
+    from ihc_nb.pyramid import write_pyramid
+    from ihc_nb.wsi import open_job, stain_slide, synthetic_slide
+    workers = workers or min(8, os.cpu_count() or 1)
+    with tempfile.TemporaryDirectory(dir=work) as d:
+        d = Path(d); src = synthetic_slide(d/'he.tif', width, height); (d/'out').mkdir()
+        st = _identity_stainer(tile, overlap); job = open_job(st, src)
+        t0 = time.perf_counter(); n = _read_all(st, job, workers); read_s = time.perf_counter() - t0
+        with Peaks(d/'out') as pk:
+            t0, c0 = time.perf_counter(), _cpu_seconds()
+            stain_slide(st, src, d/'out/ihc.tif', progress=False, workers=workers)
+            slide_s, cores = time.perf_counter() - t0, (_cpu_seconds() - c0) / (time.perf_counter() - t0)
+        level0 = tifffile.imread(src, level=0)
+        t0 = time.perf_counter(); write_pyramid(d/'raw.tif', level0); write_s = time.perf_counter() - t0
+        out_bytes = (d/'out/ihc.tif').stat().st_size
+    r = dict(slide=f'{width}x{height}', tile=tile, overlap=overlap, tiles=n, read_tiles_s=n / read_s, write_tiles_s=n / write_s,
+             pipeline_tiles_s=n / slide_s, pipeline_cores_busy=cores, peak_memory_gib=pk.memory / 2**30, peak_temp_disk_gib=pk.disk / 2**30,
+             output_gib=out_bytes / 2**30, level0_gib=width * height * 3 / 2**30)
+    return dict(r, ratio=r['pipeline_tiles_s'] / min(r['read_tiles_s'], r['write_tiles_s']))
+
+
 # %% ../nbs/19_bench.ipynb #53a46d14
 def bench_table(methods=None, sizes=None, device=None, compare:bool=False, repeat:int=3, batch:int=4,
                 options=None) -> pd.DataFrame:
@@ -212,6 +272,26 @@ def bench_table(methods=None, sizes=None, device=None, compare:bool=False, repea
     df.attrs['peak'] = f'{peak / 1e12:.2f} TFLOP/s ({how})'
     return df
 
+def _slide_size(size:str) -> tuple[int, int]:
+    "`WIDTHxHEIGHT` as (width, height), or a ValueError naming --size"
+    w, _, h = size.lower().partition('x')
+    if not (w.isdigit() and h.isdigit() and int(w) >= 512 and int(h) >= 512):
+        raise ValueError(f'--size {size}: give the slide as WIDTHxHEIGHT pixels, at least 512x512, e.g. 20000x16000')
+    return int(w), int(h)
+
+def print_pipeline(r:dict):
+    "The pipeline benchmark as `ihc-bench --pipeline` prints it"
+    print(f"slide {r['slide']}: {r['tiles']} tiles of {r['tile']} px (overlap {r['overlap']}), identity stainer, "
+          f"CPU, {os.cpu_count()} cores")
+    for k, name in (('read_tiles_s', 'raw tile read'), ('write_tiles_s', 'raw encode and write'),
+                    ('pipeline_tiles_s', 'stain_slide, end to end')): print(f'  {name:24s} {r[k]:8.1f} tiles/s')
+    print(f"  pipeline / slower raw stage: {r['ratio']:.2f} (target >= 0.8); the pipeline kept "
+          f"{r['pipeline_cores_busy']:.1f} of {os.cpu_count()} cores busy")
+    print(f"  peak memory {r['peak_memory_gib']:.2f} GiB, peak disk {r['peak_temp_disk_gib']:.2f} GiB "
+          f"(output {r['output_gib']:.2f} GiB; level 0 uncompressed would be {r['level0_gib']:.2f} GiB)")
+
+
+# %% ../nbs/19_bench.ipynb #450de1d5
 @call_parse
 @user_errors
 def ihc_bench(methods:str=None,    # comma-separated methods (default: all)
@@ -221,9 +301,12 @@ def ihc_bench(methods:str=None,    # comma-separated methods (default: all)
               repeat:int=3,        # timed repetitions (after one warm-up)
               batch:int=4,         # tiles per inference batch
               out:str=None,        # also write the table as CSV here
+              pipeline:bool=False, # instead: the slide pipeline on a generated slide (tiles/s, ratio, memory, disk)
+              size:str='8192x6144', # --pipeline: the generated slide, WIDTHxHEIGHT
              ):
-    "Benchmark every method's generator: inference tiles/s, training steps/s, peak memory, FLOPs per tile, MFU"
+    "Benchmark every method's generator (tiles/s, steps/s, peak memory, FLOPs, MFU), or the slide pipeline"
     from ihc_nb.methods import METHODS
+    if pipeline: return print_pipeline(bench_pipeline(*_slide_size(size)))
     names = methods.split(',') if methods else None
     if unknown := [n for n in names or [] if n not in METHODS]:
         raise ValueError(f'--methods: unknown {", ".join(unknown)}; the methods are {", ".join(METHODS)}')
@@ -235,3 +318,4 @@ def ihc_bench(methods:str=None,    # comma-separated methods (default: all)
     if out:
         from ihc_nb.files import atomic_path
         with atomic_path(out) as tmp: df.to_csv(tmp, index=False)
+

@@ -16,11 +16,12 @@ from fastcore.script import call_parse
 from PIL import Image
 
 from .data import DataError
-from .files import atomic_path, save_figure
+from .files import atomic_path, save_figure, sha256_file
 from .her2 import POSITIVE_OD, dab_od
 from .settings import UserError, user_errors
 from .stainer import Stainer, tile_starts
-from .wsi import _model_key, check_output, open_job, open_slide, stain_slide
+from .pyramid import check_output
+from .wsi import _model_key, open_job, open_slide, stain_slide
 
 # %% auto #0
 __all__ = ['COLUMNS', 'ManifestError', 'read_manifest', 'model_digest', 'source_id', 'sidecar', 'finished', 'slide_dab',
@@ -74,7 +75,7 @@ def model_digest(model:str|Path) -> str:
     if model.is_dir():
         parts = [model_digest(p) for p in (model/'run.json', model/'checkpoints'/'last.pth')]
         return hashlib.sha256(' '.join(parts).encode()).hexdigest()
-    with open(model, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
+    return sha256_file(model)
 
 def source_id(slide:str|Path) -> dict|None:
     "What identifies a slide's content cheaply: path, size and modification time (None: it is missing)"

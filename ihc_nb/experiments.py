@@ -18,7 +18,7 @@ from PIL import Image
 import ihc_nb
 from .data import find_pairs, level_of, read_rgb
 from .evaluation import Evaluation, evaluate, level_calibration
-from .files import atomic_path, save_figure
+from .files import atomic_path, save_figure, sha256_file
 from .metrics import METRICS, paper_columns, parse_metrics
 from .papers import HER2_COLUMNS, PUBLISHED, TABLES, Row, Table, unique_runs
 from .settings import WeightsMissing, dataset_spec
@@ -27,8 +27,8 @@ from .stats import ci_cell, over_seeds, paired_comparison
 # %% auto #0
 __all__ = ['PROFILES', 'HIGHER', 'profile_settings', 'row_options', 'data_digest', 'run_key', 'Done', 'run_row', 'columns_of',
            'row_values', 'published_rows', 'table_frame', 'display_table', 'pick_images', 'plot_comparison',
-           'plot_metrics', 'sha256_file', 'images_digest', 'git_commit', 'weight_files', 'protocol', 'pick_metrics',
-           'Reproduction', 'run_jobs', 'default_devices', 'reproduce']
+           'plot_metrics', 'images_digest', 'git_commit', 'weight_files', 'protocol', 'pick_metrics', 'Reproduction',
+           'run_jobs', 'default_devices', 'reproduce']
 
 # %% ../nbs/20_experiments.ipynb #323baa4f
 PROFILES = dict(
@@ -244,13 +244,6 @@ def plot_metrics(rows:dict, # name -> {column: value, 'column lo': .., 'column h
     return fig
 
 # %% ../nbs/20_experiments.ipynb #75779825
-def sha256_file(path:str|Path) -> str:
-    "The sha256 of a file's bytes"
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
-
 def images_digest(folder:Path) -> str:
     "sha256 over the sorted names and bytes of every file of `folder`"
     h = hashlib.sha256()

@@ -6,15 +6,15 @@ Docs: https://ihc-nb.github.io/ihc_nb/files.html.md"""
 
 # %% ../nbs/00a_files.ipynb #5edffc76
 from __future__ import annotations
-import ast, json, os, re
+import ast, hashlib, json, os, re
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['is_main', 'atomic_path', 'stale_temps', 'remove_stale_temps', 'save_figure', 'save_png', 'papermill_output',
-           'keep_notebook', 'notebook_parameters', 'check_parameters']
+__all__ = ['is_main', 'atomic_path', 'stale_temps', 'remove_stale_temps', 'sha256_file', 'save_figure', 'save_png',
+           'papermill_output', 'keep_notebook', 'notebook_parameters', 'check_parameters']
 
 # %% ../nbs/00a_files.ipynb #d496850c
 def is_main() -> bool:
@@ -55,6 +55,12 @@ def remove_stale_temps(folder:str|Path) -> list[Path]:
     gone = stale_temps(folder)
     for p in gone: p.unlink(missing_ok=True)
     return gone
+
+# %% ../nbs/00a_files.ipynb #4ad6dc28
+def sha256_file(path:str|Path) -> str:
+    "The sha256 of a file's bytes, as `sha256sum` prints it"
+    with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
+
 
 # %% ../nbs/00a_files.ipynb #9c2e6ba3
 def save_figure(fig, # a matplotlib figure

@@ -7,9 +7,11 @@ Docs: https://ihc-nb.github.io/ihc_nb/wsi.html.md"""
 # %% ../nbs/18_wsi.ipynb #81675146
 from __future__ import annotations
 import hashlib, json, os, shutil, time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from fastcore.script import call_parse
@@ -19,67 +21,13 @@ import ihc_nb
 from .data import IMAGE_EXTS, DataError, read_rgb
 from .stainer import RowBlender, Stainer
 from .files import atomic_path
+from .pyramid import PyramidParts, check_output, write_parts, write_pyramid
 from .settings import user_errors
 
 # %% auto #0
-__all__ = ['check_output', 'halve', 'write_pyramid', 'SlideError', 'open_slide', 'slide_mpp', 'choose_level', 'read_rgb_region',
-           'tissue_mask', 'synthetic_slide', 'SlideJob', 'open_job', 'resume_rows', 'commit_row', 'stain_row',
-           'write_stained', 'stain_slide', 'stain_folder', 'stain_path', 'ihc_stain']
-
-# %% ../nbs/18_wsi.ipynb #1f7b767e
-def check_output(compression:str='jpeg', # 'jpeg' or 'deflate'
-                 quality:int=95, # JPEG quality, 90-100
-                 background:str='copy', # the glass: 'copy' or 'white'
-                ):
-    "Refuse (`ValueError`, naming the option) an output setting `ihc-stain` cannot write, before any work"
-    if compression not in ('jpeg', 'deflate'): raise ValueError(f"--compression {compression}: use jpeg or deflate")
-    if compression == 'jpeg' and not 90 <= quality <= 100: raise ValueError(f'--quality {quality}: use 90 to 100')
-    if background not in ('copy', 'white'): raise ValueError(f'--background {background}: use copy or white')
-
-# %% ../nbs/18_wsi.ipynb #aa6593fc
-def _tiles(a:np.ndarray, t:int):
-    for y in range(0, a.shape[0], t):
-        for x in range(0, a.shape[1], t):
-            tile = a[y:y + t, x:x + t]
-            pad = ((0, t - tile.shape[0]), (0, t - tile.shape[1]), (0, 0))
-            yield tile if tile.shape[:2] == (t, t) else np.pad(tile, pad, constant_values=255)
-
-def halve(a:np.ndarray, out:np.ndarray|None=None, rows:int=1024) -> np.ndarray:
-    "2x2 mean of an (H, W, 3) uint8 array (odd edges: the last row/column repeated), `rows` rows at a time, into `out`"
-    h, w = a.shape[:2]
-    out = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.uint8) if out is None else out
-    for y in range(0, h, 2 * (rows // 2)):
-        c = a[y:y + 2 * (rows // 2)].astype(np.uint16)
-        if c.shape[0] % 2: c = np.concatenate([c, c[-1:]])
-        if w % 2: c = np.concatenate([c, c[:, -1:]], 1)
-        mean = (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2] + 2) // 4
-        out[y // 2:y // 2 + c.shape[0] // 2] = mean.astype(np.uint8)
-    return out
-
-def write_pyramid(path:str|Path, # the .tif to write
-                  level0:np.ndarray, # the full-resolution image (H, W, 3) uint8, may be a memmap
-                  mpp:float|None=None, # microns per pixel of `level0`, written in the resolution tags
-                  tile:int=256, compression:str='jpeg', # 'jpeg' or 'deflate' (lossless)
-                  quality:int=95, # JPEG quality, 90-100
-                  work:str|Path|None=None, # keep the lower levels here as memmaps (default: in memory)
-                  description:str='') -> Path:
-    "Write `level0` (H, W, 3) uint8 and its 2x downsamplings as a tiled pyramidal BigTIFF, atomically"
-    import tifffile
-    check_output(compression, quality)
-    levels, a = [level0], level0
-    while max(a.shape[:2]) > tile:
-        nxt = None if work is None else np.lib.format.open_memmap(Path(work)/f'level{len(levels)}.npy', 'w+', np.uint8,
-                                                                    ((a.shape[0] + 1) // 2, (a.shape[1] + 1) // 2, 3))
-        a = halve(a, nxt); levels.append(a)
-    kw = dict(compression='zlib') if compression == 'deflate' else dict(compression='jpeg',
-                                                                        compressionargs={'level': quality})
-    with atomic_path(path) as tmp, tifffile.TiffWriter(tmp, bigtiff=True) as tw:
-        for i, lv in enumerate(levels):
-            res = dict(resolution=(1e4 / (mpp * 2**i),) * 2, resolutionunit='CENTIMETER') if mpp else {}
-            tw.write(_tiles(lv, tile), shape=lv.shape, dtype=np.uint8, tile=(tile, tile), photometric='rgb',
-                     subfiletype=0 if i == 0 else 1,
-                     description=description if i == 0 else None, maxworkers=os.cpu_count(), **res, **kw)
-    return Path(path)
+__all__ = ['SlideError', 'open_slide', 'slide_mpp', 'choose_level', 'read_rgb_region', 'tissue_mask', 'synthetic_slide',
+           'SlideJob', 'open_job', 'resume_rows', 'finish_rows', 'commit_row', 'read_row', 'stain_tiles', 'blend_row',
+           'write_stained', 'ahead', 'pipeline', 'stain_slide', 'stain_folder', 'stain_path', 'ihc_stain']
 
 # %% ../nbs/18_wsi.ipynb #ab8afc56
 class SlideError(DataError):
@@ -190,63 +138,107 @@ def open_job(stainer:Stainer, # the model: its tile, overlap and pixel size
 
 # %% ../nbs/18_wsi.ipynb #1cdb6cff
 def resume_rows(work:Path, # the run's `.<output>.partial/` folder
-                request:dict, # what this run asks (`SlideJob.request`)
+                request:dict, # what this run asks (`SlideJob.request`, with the output's compression)
                 blender:RowBlender, # restored to the saved partial rows when resuming
-                resume:bool=True) -> tuple[np.ndarray, int]:
-    "The level-0 array in `work` and the first tile row to stain: where a run of the same `request` stopped, else 0"
+                parts:PyramidParts, # restored to the saved encoded tiles when resuming
+                resume:bool=True) -> int:
+    "The first tile row to stain: where a run of the same `request` stopped (restoring its state), else 0"
     state = work/'state.npz'
     if resume and state.exists():
-        st = np.load(state)
+        st = dict(np.load(state))
         if json.loads(str(st['request'])) == request:
-            blender.restore(dict(top=st['top'], num=st['num'], den=st['den']))
-            return np.lib.format.open_memmap(work/'level0.npy', 'r+'), int(st['rows_done'])
+            blender.restore(st); parts.restore(st)
+            return int(st['rows_done'])
     shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
-    return np.lib.format.open_memmap(work/'level0.npy', 'w+', np.uint8, (request['height'], request['width'], 3)), 0
+    return 0
 
-def commit_row(out:np.ndarray, # the level-0 array
-               work:Path, rows_done:int, # the tile rows done, this one included
-               request:dict, blender:RowBlender):
-    "Write the image rows the current tile row finished into `out`, then record how far the run got"
-    top, final = blender.done()
-    out[top:top + len(final)] = np.round(final).astype(np.uint8)
-    out.flush()
-    s = blender.state()
+def finish_rows(blender:RowBlender) -> tuple[np.ndarray, dict]:
+    "The image rows (uint8) the current tile row finished, and a copy of the blender's state after them"
+    _, final = blender.done()
+    return np.round(final).astype(np.uint8), {k: np.array(v) for k, v in blender.state().items()}
+
+def commit_row(parts:PyramidParts, work:Path, rows_done:int, # the tile rows done, this one included
+               request:dict, rows:np.ndarray, blender_state:dict): # `finish_rows`' rows and state
+    "Encode the finished image `rows` into `parts`, then record how far the run got, atomically"
+    parts.push(rows)
     with atomic_path(work/'state.npz') as tmpf, open(tmpf, 'wb') as f:
-        np.savez(f, rows_done=rows_done, request=json.dumps(request), top=s['top'], num=s['num'], den=s['den'])
+        np.savez(f, rows_done=rows_done, request=json.dumps(request), **blender_state, **parts.state())
+
 
 # %% ../nbs/18_wsi.ipynb #c42a79d5
-def stain_row(stainer:Stainer, job:SlideJob,
-              blender:RowBlender, # the feathered blender of the level, `start_row`ed here
-              r:int, # the tile row
-              pool:ThreadPoolExecutor, # threads reading the tiles
-              background:str='copy', # the glass: 'copy' it or make it 'white'
-             ) -> int:
-    "Stain tile row `r` of `job` into `blender`: tissue tiles by `stainer`, glass copied or white; tiles stained"
-    y, t, bs = blender.ys[r], stainer.tile, stainer.batch_size
-    blender.start_row(r)
-    read = lambda x: read_rgb_region(job.slide, x, y, min(t, job.width), min(t, job.height), job.level)
-    tiles = list(pool.map(read, blender.xs))
-    todo, outs = [i for i, x in enumerate(blender.xs) if job.is_tissue(x, y, t)], {}
+def read_row(job:SlideJob, blender:RowBlender, r:int, # the tile row
+             pool:ThreadPoolExecutor) -> list[np.ndarray]:
+    "The tiles of tile row `r` of `job`, read in threads (OpenSlide releases the GIL)"
+    y, t = blender.ys[r], blender.tile
+    return list(pool.map(lambda x: read_rgb_region(job.slide, x, y, min(t, job.width), min(t, job.height), job.level),
+                         blender.xs))
+
+def stain_tiles(stainer:Stainer, job:SlideJob, blender:RowBlender, r:int, tiles:list[np.ndarray]) -> dict:
+    "{index: stained tile} for the tiles of tile row `r` that touch tissue, stained in batches"
+    todo, outs, bs = [i for i, x in enumerate(blender.xs) if job.is_tissue(x, blender.ys[r], blender.tile)], {}, \
+                     stainer.batch_size
     for b in range(0, len(todo), bs): outs.update(zip(ids := todo[b:b + bs], stainer._batch([tiles[i] for i in ids])))
+    return outs
+
+def blend_row(blender:RowBlender, r:int, tiles:list[np.ndarray], outs:dict,
+              background:str='copy'): # the glass: 'copy' it or make it 'white'
+    "Add tile row `r` to `blender`: the stained tiles `outs`, the others (glass) copied or white"
+    blender.start_row(r)
     glass = lambda tile: tile if background == 'copy' else np.full_like(tile, 255)
-    for i, x in enumerate(blender.xs): blender.add((outs[i] if i in outs else glass(tiles[i])).astype(np.float32), x)
-    return len(todo)
+    for i, x in enumerate(blender.xs): blender.add(outs[i] if i in outs else glass(tiles[i]), x)   # float32 sums
+
 
 # %% ../nbs/18_wsi.ipynb #3b6cbf91
 def write_stained(job:SlideJob, stainer:Stainer,
-                  out:np.ndarray, # the stained level (H, W, 3) uint8, a memmap
-                  dst:Path, # the pyramidal BigTIFF to write
-                  work:Path, # where the lower levels are kept while writing
-                  compression:str='jpeg', quality:int=95) -> Path:
-    "Write the stained level `out` of `job` as the pyramidal BigTIFF `dst`, pixel size and provenance carried over"
+                  parts:PyramidParts, # the stained level, `finish`ed: every level's tiles encoded
+                  dst:Path) -> Path: # the pyramidal BigTIFF to write
+    "Write the encoded pyramid `parts` of `job` as the BigTIFF `dst`, pixel size and provenance carried over"
     base = slide_mpp(job.slide)
     desc = json.dumps(dict(ihc_nb=ihc_nb.__version__, method=stainer.config['method'],
                            trained_on=stainer.config.get('dataset'), source=job.src.name, level=job.level,
                            input='H&E', output='virtual IHC'))
-    return write_pyramid(dst, out, mpp=base * job.slide.level_downsamples[job.level] if base else None,
-                         compression=compression, quality=quality, work=work, description=desc)
+    return write_parts(parts, dst, base * job.slide.level_downsamples[job.level] if base else None, desc)
+
+
+# %% ../nbs/18_wsi.ipynb #2975bf5f
+def ahead(fn:Callable, items, executor:ThreadPoolExecutor, n:int=2):
+    "`fn(item)` for each of `items`, in order, computed in `executor` up to `n` items before they are asked for"
+    futures = deque()
+    for it in items:
+        futures.append(executor.submit(fn, it))
+        if len(futures) > n: yield futures.popleft().result()
+    while futures: yield futures.popleft().result()
+
+
+# %% ../nbs/18_wsi.ipynb #7d3becb0
+def pipeline(items, *stages:tuple[Callable, ThreadPoolExecutor|None], # (fn, its one thread, or None: here)
+             n:int=2): # items queued before each stage, at most
+    "`items` through `stages` concurrently, in order: each stage's `fn` takes the previous stage's results"
+    for fn, executor in stages: items = ahead(fn, items, executor, n) if executor else map(fn, items)
+    return items
+
 
 # %% ../nbs/18_wsi.ipynb #0b303821
+def _say_resumed(dst:Path, start:int, n:int):
+    if start: print(f'resuming {dst.name} at tile row {start + 1} of {n}' if start < n else
+                    f'resuming {dst.name}: all {start} tile rows were stained, writing the pyramid')
+
+def _with_progress(steps, total:int, progress:bool) -> int:
+    "Run the pipeline's `steps` (each: the tissue tiles of a row), with a progress bar of tissue tiles/s if `progress`"
+    if not progress: return sum(steps)
+    from fastprogress.fastprogress import progress_bar
+    bar, done, t0 = progress_bar(steps, total=total), 0, time.time()
+    for n in bar: done += n; bar.comment = f'{done / (time.time() - t0):.1f} tissue tiles/s'
+    return done
+
+def _row_stages(stainer, job, blender, parts, work, request, background, pool):
+    "The four steps of a tile row: read, stain, blend (and finish its rows), encode and record"
+    def read(r): return r, read_row(job, blender, r, pool)
+    def stain(a): return *a, stain_tiles(stainer, job, blender, a[0], a[1])
+    def blend(a): blend_row(blender, *a, background); return a[0], len(a[2]), *finish_rows(blender)
+    def record(a): commit_row(parts, work, a[0] + 1, request, *a[2:]); return a[1]
+    return read, stain, blend, record
+
 def stain_slide(stainer:Stainer, # the model
                 src:str|Path, # the H&E slide (any format OpenSlide reads)
                 dst:str|Path, # the pyramidal BigTIFF to write
@@ -256,33 +248,29 @@ def stain_slide(stainer:Stainer, # the model
                 compression:str='jpeg', quality:int=95, # 'jpeg' (at `quality`, 90-100) or 'deflate' (lossless)
                 overwrite:bool=False, # replace an existing `dst`
                 resume:bool=True, # continue a killed run of the same request
-                progress:bool=True, workers:int|None=None, # threads reading tiles (default: up to 8)
+                progress:bool=True, workers:int|None=None, # threads reading and encoding tiles (default: up to 8)
                ) -> Path:
-    "Stain the H&E slide `src` into the pyramidal BigTIFF `dst`; resumable; returns `dst`"
+    "Stain the H&E slide `src` into the pyramidal BigTIFF `dst`, reading, staining and writing concurrently; resumable"
     src, dst = Path(src), Path(dst)
     if dst.exists() and not overwrite:
         raise FileExistsError(f'{dst} exists: choose another output or pass overwrite (--overwrite)')
     check_output(compression, quality, background)
     job = open_job(stainer, src, level, mpp, background)
+    request, work = dict(job.request, compression=compression, quality=quality), dst.with_name(f'.{dst.name}.partial')
     blender = RowBlender(job.height, job.width, stainer.tile, stainer.overlap)
-    work = dst.with_name(f'.{dst.name}.partial')
-    out, start = resume_rows(work, job.request, blender, resume)
-    if start: print(f'resuming {dst.name} at tile row {start + 1} of {len(blender.ys)}' if start < len(blender.ys) else
-                    f'resuming {dst.name}: all {start} tile rows were stained, writing the pyramid')
-    rows = range(start, len(blender.ys))
-    if progress:
-        from fastprogress.fastprogress import progress_bar
-        rows = progress_bar(rows)
-    n_tiles, t0 = 0, time.time()
-    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
-        for r in rows:
-            n_tiles += stain_row(stainer, job, blender, r, pool, background)
-            commit_row(out, work, r + 1, job.request, blender)
-            if progress: rows.comment = f'{n_tiles / (time.time() - t0):.1f} tissue tiles/s'
-    write_stained(job, stainer, out, dst, work, compression, quality)
-    del out
+    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool, \
+         ThreadPoolExecutor(1) as rd, ThreadPoolExecutor(1) as bl, ThreadPoolExecutor(1) as rc:
+        parts = PyramidParts(work, job.height, job.width, compression=compression, quality=quality, pool=pool)
+        start = resume_rows(work, request, blender, parts, resume)
+        _say_resumed(dst, start, len(blender.ys))
+        read, stain, blend, record = _row_stages(stainer, job, blender, parts, work, request, background, pool)
+        steps = pipeline(range(start, len(blender.ys)), (read, rd), (stain, None), (blend, bl), (record, rc))
+        _with_progress(steps, len(blender.ys) - start, progress)
+        parts.finish()
+        write_stained(job, stainer, parts, dst)
     shutil.rmtree(work, ignore_errors=True)
     return dst
+
 
 # %% ../nbs/18_wsi.ipynb #0cf001df
 _SLIDE_EXTS = ('.svs', '.tif', '.tiff', '.ndpi', '.mrxs', '.scn', '.vms', '.vmu', '.bif', '.svslide')

@@ -6,12 +6,12 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parent.parent/'ihc_nb'
 FLOORS = [  # from the bottom up; a module may import its own floor and those below
     ('settings/files', {'settings', 'files'}),
-    ('data', {'synth', 'data', 'measures', 'multimag'}),
+    ('data', {'synth', 'data', 'measures', 'multimag', 'pyramid'}),
     ('networks', {'layers', 'vmfe', 'fusion', 'awl', 'ammfi'}),
     ('losses', {'gan', 'losses'}),           # the GAN losses, PatchNCE / ASP, and the models built on them
     ('training', {'training', 'encoders', 'ceff', 'methods'}),
-    ('evaluation', {'her2', 'features', 'stats', 'metrics', 'evaluation', 'bench'}),
-    ('staining', {'stainer', 'wsi', 'cohort'}),
+    ('evaluation', {'her2', 'features', 'stats', 'metrics', 'evaluation'}),
+    ('staining', {'stainer', 'wsi', 'cohort', 'bench'}),   # bench times the slide pipeline too
     ('experiments', {'papers', 'experiments'}),   # the papers' tables: train, stain and evaluate every row
 ]
 FLOOR = {m: i for i, (_, ms) in enumerate(FLOORS) for m in ms}
