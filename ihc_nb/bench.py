@@ -7,6 +7,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/bench.html.md"""
 # %% ../nbs/19_bench.ipynb #4f469506
 from __future__ import annotations
 import ctypes, gc, os, threading, time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,9 @@ from .fusion import attention_map_bytes
 from .settings import user_errors
 
 # %% auto #0
-__all__ = ['PEAKS', 'available_memory', 'measure', 'bench_ceff_attention', 'format_bench', 'bench_attention', 'device_peak',
-           'flops_per_tile', 'bench_method', 'Peaks', 'bench_pipeline', 'bench_table', 'print_pipeline', 'ihc_bench']
+__all__ = ['PEAKS', 'available_memory', 'Peaks', 'measure', 'bench_ceff_attention', 'format_bench', 'bench_attention',
+           'device_peak', 'flops_per_tile', 'bench_method', 'bench_pipeline', 'bench_table', 'print_pipeline',
+           'ihc_bench']
 
 # %% ../nbs/19_bench.ipynb #1eb4083d
 def _rss() -> int:
@@ -35,27 +37,41 @@ def available_memory(device='cpu') -> int:
     if torch.device(device).type == 'cuda': return torch.cuda.mem_get_info(device)[0]
     with open('/proc/meminfo') as f: return next(int(l.split()[1]) * 1024 for l in f if l.startswith('MemAvailable'))
 
+class Peaks:
+    "While in the `with` block: the peak resident memory above its start, and the peak bytes of files under `folder`"
+    def __init__(self, folder:str|Path|None=None, every:float=0.01):
+        self.folder, self.every = folder and Path(folder), every
+    def _disk(self) -> int:
+        if not (self.folder and self.folder.exists()): return 0
+        return sum(p.stat().st_size for p in self.folder.rglob('*') if p.is_file())
+    def _sample(self):
+        try: self.disk = max(self.disk, self._disk())
+        except FileNotFoundError: pass                     # a file renamed or deleted as it was counted
+        self.memory = max(self.memory, _rss() - self.base)
+    def _watch(self):
+        while not self.stop.is_set(): self._sample(); time.sleep(self.every)
+    def __enter__(self):
+        _release(); self.base, self.memory, self.disk, self.stop = _rss(), 0, 0, threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True); self.thread.start(); return self
+    def __exit__(self, *exc): self.stop.set(); self.thread.join(); self._sample()
+
 def measure(fn, device='cpu', repeat:int=3, warmup:int=1) -> dict:
     "Median seconds of `fn()` over `repeat` runs (after `warmup`), and the peak memory (bytes) above the start"
     dev = torch.device(device)
     for _ in range(warmup): fn()
-    _release()
-    if dev.type == 'cuda':
-        torch.cuda.synchronize(dev); torch.cuda.reset_peak_memory_stats(dev); base = torch.cuda.memory_allocated(dev)
-    else:
-        base, peak, stop = _rss(), [0], threading.Event()
-        def watch():
-            while not stop.is_set(): peak[0] = max(peak[0], _rss()); time.sleep(0.001)
-        t = threading.Thread(target=watch, daemon=True); t.start()
+    if cuda := dev.type == 'cuda':
+        _release(); torch.cuda.synchronize(dev); torch.cuda.reset_peak_memory_stats(dev)
+        base = torch.cuda.memory_allocated(dev)
     times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter(); fn()
-        if dev.type == 'cuda': torch.cuda.synchronize(dev)
-        times.append(time.perf_counter() - t0)
-    if dev.type == 'cuda': used = torch.cuda.max_memory_allocated(dev) - base
-    else: stop.set(); t.join(); used = max(peak[0], _rss()) - base
+    with nullcontext() if cuda else Peaks(every=0.001) as pk:
+        for _ in range(repeat):
+            t0 = time.perf_counter(); fn()
+            if cuda: torch.cuda.synchronize(dev)
+            times.append(time.perf_counter() - t0)
+    used = torch.cuda.max_memory_allocated(dev) - base if cuda else pk.memory
     _release()
     return dict(seconds=float(np.median(times)), peak_bytes=int(used))
+
 
 # %% ../nbs/19_bench.ipynb #d4097b0f
 def bench_ceff_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, repeat:int=2, ngf:int=64,
@@ -189,23 +205,6 @@ def bench_method(name:str, size:int, device='cpu', reference:bool=False, batch:i
     del learn, model, x; _release()
     return row
 
-# %% ../nbs/19_bench.ipynb #fc7e6370
-class Peaks:
-    "While in the `with` block, the peak resident memory above its start and the peak bytes of files under `folder`"
-    def __init__(self, folder:str|Path, every:float=0.01): self.folder, self.every = Path(folder), every
-    def _disk(self) -> int:
-        return sum(p.stat().st_size for p in self.folder.rglob('*') if p.is_file()) if self.folder.exists() else 0
-    def _watch(self):
-        while not self.stop.is_set():
-            try: self.disk = max(self.disk, self._disk())
-            except FileNotFoundError: pass                 # a file renamed or deleted as it was counted
-            self.memory = max(self.memory, _rss() - self.base); time.sleep(self.every)
-    def __enter__(self):
-        _release(); self.base, self.memory, self.disk, self.stop = _rss(), 0, 0, threading.Event()
-        self.thread = threading.Thread(target=self._watch, daemon=True); self.thread.start(); return self
-    def __exit__(self, *exc): self.stop.set(); self.thread.join()
-
-
 # %% ../nbs/19_bench.ipynb #016116f2
 def _cpu_seconds() -> float:
     "CPU seconds this process has used, every thread (user + system)"
@@ -242,9 +241,10 @@ def bench_pipeline(width:int=8192, height:int=6144, # the generated slide
         level0 = tifffile.imread(src, level=0)
         t0 = time.perf_counter(); write_pyramid(d/'raw.tif', level0); write_s = time.perf_counter() - t0
         out_bytes = (d/'out/ihc.tif').stat().st_size
-    r = dict(slide=f'{width}x{height}', tile=tile, overlap=overlap, tiles=n, read_tiles_s=n / read_s, write_tiles_s=n / write_s,
-             pipeline_tiles_s=n / slide_s, pipeline_cores_busy=cores, peak_memory_gib=pk.memory / 2**30, peak_temp_disk_gib=pk.disk / 2**30,
-             output_gib=out_bytes / 2**30, level0_gib=width * height * 3 / 2**30)
+    r = dict(slide=f'{width}x{height}', tile=tile, overlap=overlap, tiles=n, read_tiles_s=n / read_s,
+             write_tiles_s=n / write_s, pipeline_tiles_s=n / slide_s, pipeline_cores_busy=cores,
+             peak_memory_gib=pk.memory / 2**30, peak_temp_disk_gib=pk.disk / 2**30, output_gib=out_bytes / 2**30,
+             level0_gib=width * height * 3 / 2**30)
     return dict(r, ratio=r['pipeline_tiles_s'] / min(r['read_tiles_s'], r['write_tiles_s']))
 
 

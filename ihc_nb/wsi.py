@@ -175,8 +175,8 @@ def read_row(job:SlideJob, blender:RowBlender, r:int, # the tile row
 
 def stain_tiles(stainer:Stainer, job:SlideJob, blender:RowBlender, r:int, tiles:list[np.ndarray]) -> dict:
     "{index: stained tile} for the tiles of tile row `r` that touch tissue, stained in batches"
-    todo, outs, bs = [i for i, x in enumerate(blender.xs) if job.is_tissue(x, blender.ys[r], blender.tile)], {}, \
-                     stainer.batch_size
+    todo = [i for i, x in enumerate(blender.xs) if job.is_tissue(x, blender.ys[r], blender.tile)]
+    outs, bs = {}, stainer.batch_size
     for b in range(0, len(todo), bs): outs.update(zip(ids := todo[b:b + bs], stainer._batch([tiles[i] for i in ids])))
     return outs
 
