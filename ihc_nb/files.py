@@ -11,21 +11,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from fastcore.foundation import L
 
 # %% auto #0
-__all__ = ['is_main', 'atomic_path', 'stale_temps', 'remove_stale_temps', 'sha256_file', 'save_figure', 'save_png',
-           'papermill_output', 'keep_notebook', 'notebook_parameters', 'check_parameters']
+__all__ = ['is_main', 'atomic_path', 'stale_temps', 'remove_stale_temps', 'sha256_file', 'save_figure', 'save_png', 'jsonable',
+           'save_json', 'papermill_output', 'keep_notebook', 'notebook_parameters', 'check_parameters']
 
 # %% ../nbs/00a_files.ipynb #d496850c
 def is_main() -> bool:
-    "Whether this is the process that writes the run's files (rank 0 of a process group, or the only process)"
+    "Whether this process writes the run's files: rank 0 of a process group, or the only process"
     import torch.distributed as dist
     return not dist.is_initialized() or dist.get_rank() == 0
 
 # %% ../nbs/00a_files.ipynb #dfd63be8
 @contextmanager
 def atomic_path(path:str|Path):
-    "Yield a temporary path next to `path`; rename it to `path` when the block succeeds, delete it otherwise"
+    "Yield a temporary beside `path`; rename it to `path` if the block succeeds, else delete it"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.stem}.{os.getpid()}.tmp{path.suffix}')
@@ -36,19 +37,22 @@ def atomic_path(path:str|Path):
         if tmp.exists(): tmp.unlink()
 
 # %% ../nbs/00a_files.ipynb #53b03cbc
-_TMP = re.compile(r'^\..+\.(\d+)\.tmp(\.[^.]*)?$')
+_TMP = re.compile(r'^\..+\.(\d+)\.tmp(\.[^.]*)?$')   # `atomic_path`'s: .<stem>.<pid>.tmp<suffix>
 
 def _alive(pid:int) -> bool:
+    "Whether process `pid` runs (on this machine)"
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
     except PermissionError: return True
     return True
 
+# %% ../nbs/00a_files.ipynb #7f818a2d
 def stale_temps(folder:str|Path) -> list[Path]:
-    "The temporary files `atomic_path` left in `folder` (not below it) for processes that no longer run"
+    "The temporaries `atomic_path` left in `folder` (not below it) for processes that no longer run"
     folder = Path(folder)
     if not folder.is_dir(): return []
-    return sorted(p for p in folder.iterdir() if (m := _TMP.match(p.name)) and not _alive(int(m[1])))
+    stale = lambda p: (m := _TMP.match(p.name)) and not _alive(int(m[1]))
+    return sorted(p for p in folder.iterdir() if stale(p))
 
 def remove_stale_temps(folder:str|Path) -> list[Path]:
     "Delete `stale_temps(folder)`; returns what was deleted"
@@ -61,7 +65,6 @@ def sha256_file(path:str|Path) -> str:
     "The sha256 of a file's bytes, as `sha256sum` prints it"
     with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
 
-
 # %% ../nbs/00a_files.ipynb #9c2e6ba3
 def save_figure(fig, # a matplotlib figure
                 path:str|Path, # where to write it (the format from the suffix)
@@ -71,34 +74,75 @@ def save_figure(fig, # a matplotlib figure
     with atomic_path(path) as tmp: fig.savefig(tmp, dpi=dpi, bbox_inches='tight')
     plt.close(fig)
 
+# %% ../nbs/00a_files.ipynb #4e099a0f
 def save_png(im:np.ndarray, # an 8-bit image (H, W, 3) or (H, W)
              path:str|Path, # the PNG to write
              compress_level:int=3):
     "Write `im` as PNG atomically (temporary file, then rename)"
     from PIL import Image
-    with atomic_path(path) as tmp: Image.fromarray(im).save(tmp, format='PNG', compress_level=compress_level)
+    with atomic_path(path) as tmp:
+        Image.fromarray(im).save(tmp, format='PNG', compress_level=compress_level)
+
+# %% ../nbs/00a_files.ipynb #00ba2b23
+def _plain_number(o):
+    "A number as Python `int`, `float` (non-finite: None) or `bool`; anything else unchanged"
+    if isinstance(o, (bool, np.bool_)): return bool(o)
+    if isinstance(o, (int, np.integer)): return int(o)
+    if isinstance(o, (float, np.floating)): return float(o) if np.isfinite(o) else None
+    return o
+
+# %% ../nbs/00a_files.ipynb #d5c431af
+def jsonable(o, # a value to make plain
+             keep:tuple=(), # types passed through unchanged (a checkpoint keeps its tensors)
+            ):
+    "`o` as dicts (str keys), lists, Python numbers (non-finite: None), str, None; else `str(o)`"
+    if isinstance(o, keep): return o
+    if isinstance(o, dict): return {str(k): jsonable(v, keep) for k, v in o.items()}
+    if isinstance(o, (list, tuple, L)): return [jsonable(v, keep) for v in o]
+    if isinstance(o, Path): return str(o)
+    o = _plain_number(o)
+    return o if isinstance(o, (bool, int, float, str, type(None))) else str(o)
+
+# %% ../nbs/00a_files.ipynb #0dc8a3b0
+def save_json(obj, # what to write (made plain by `jsonable`)
+              path:str|Path, # the JSON file
+              indent:int=1):
+    "Write `jsonable(obj)` to `path` as JSON, atomically; returns the path"
+    path = Path(path)
+    with atomic_path(path) as tmp: tmp.write_text(json.dumps(jsonable(obj), indent=indent))
+    return path
 
 # %% ../nbs/00a_files.ipynb #a37d4806
-def papermill_output(pid:int|None=None) -> Path|None:
-    "The output notebook of the papermill command that is process `pid` (default: this kernel's parent), or None"
-    pid = os.getppid() if pid is None else pid
+def _cmdline(pid:int) -> tuple[list[str], Path]|None:
+    "(arguments, working directory) of process `pid`, or None where they cannot be read"
     try:
         argv = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')[:-1]
         cwd = Path(os.readlink(f'/proc/{pid}/cwd'))
     except OSError: return None
-    args = [a.decode() for a in argv]
-    i = next((i for i, a in enumerate(args) if Path(a).name in ('papermill', '__main__.py') or a == 'papermill'), None)
+    return [a.decode() for a in argv], cwd
+
+def _output_arg(args:list[str]) -> str|None:
+    "The output path in papermill command line `args` (as papermill's CLI parses it), else None"
+    is_pm = lambda a: Path(a).name in ('papermill', '__main__.py') or a == 'papermill'
+    i = next((i for i, a in enumerate(args) if is_pm(a)), None)
     if i is None: return None
     from papermill.cli import papermill as cli
-    try: out = cli.make_context('papermill', args[i + 1:], resilient_parsing=True).params.get('output_path')
+    try: ctx = cli.make_context('papermill', args[i + 1:], resilient_parsing=True)
     except Exception: return None
-    return None if out in (None, '-') else (cwd/out if not Path(out).is_absolute() else Path(out))
+    return ctx.params.get('output_path')
+
+# %% ../nbs/00a_files.ipynb #1ef3bc79
+def papermill_output(pid:int|None=None) -> Path|None:
+    "The notebook that papermill process `pid` (default: this kernel's parent) writes, or None"
+    proc = _cmdline(os.getppid() if pid is None else pid)
+    out = _output_arg(proc[0]) if proc else None
+    if out in (None, '-'): return None
+    return proc[1]/out if not Path(out).is_absolute() else Path(out)
 
 def keep_notebook(run:str|Path, # the run folder
                   name:str|None=None, # the copy's file name (default: the notebook's own)
                  ) -> Path|None:
-    ("Copy the notebook papermill is writing into the run folder (as `name`, default its own name); "
-     "the copy's path or None")
+    "Copy the notebook papermill is writing into the run folder, as `name`; the copy's path or None"
     src = papermill_output()
     if src is None or not src.exists(): return None
     dst = Path(run)/(name or src.name)
@@ -108,7 +152,7 @@ def keep_notebook(run:str|Path, # the run folder
 
 # %% ../nbs/00a_files.ipynb #7c8557bf
 def notebook_parameters(nb_path:str|Path) -> tuple[list[str], list[str]]:
-    "(names the `parameters` cell declares, names papermill was given) of a notebook papermill is writing"
+    "(names its `parameters` cell declares, names papermill was given) of a papermill notebook"
     nb = json.loads(Path(nb_path).read_text())
     cells = [c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', [])]
     src = ''.join(cells[0]['source']) if cells else ''
@@ -117,10 +161,11 @@ def notebook_parameters(nb_path:str|Path) -> tuple[list[str], list[str]]:
     return declared, list(nb.get('metadata', {}).get('papermill', {}).get('parameters', {}))
 
 def check_parameters():
-    "Stop (`ValueError`) if papermill was given a parameter this notebook does not declare; nothing outside papermill"
+    "Stop (`ValueError`) if papermill was given a parameter this notebook does not declare"
     out = papermill_output()
     if out is None or not out.exists(): return
     declared, given = notebook_parameters(out)
     unknown = [g for g in given if g not in declared]
-    if unknown: raise ValueError(f"unknown parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)} (papermill -p): "
-                                 f"{out.name} takes {', '.join(declared)}")
+    if not unknown: return
+    raise ValueError(f"unknown parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)} "
+                     f"(papermill -p): {out.name} takes {', '.join(declared)}")

@@ -17,10 +17,10 @@ __all__ = ['SETTINGS_NAME', 'NUMBERS', 'WEIGHTS', 'UserError', 'user_errors', 'S
 
 # %% ../nbs/00_settings.ipynb #afe1e501
 class UserError(Exception):
-    "A fault of the input or the machine that the user can mend; the message names the file or option and the fix"
+    "A fault of input or machine a user can mend; the message names the file or option, and the fix"
 
 def user_errors(main):
-    "Wrap console script `main`: a `UserError`, `ValueError` or `OSError` ends in one line on stderr and exit code 1"
+    "Wrap console script `main`: a `UserError`, `ValueError` or `OSError` ends in one line, exit 1"
     @functools.wraps(main)
     def _main(*args, **kwargs):
         try: return main(*args, **kwargs)
@@ -29,14 +29,14 @@ def user_errors(main):
             print(f'error: {e}', file=sys.stderr); sys.exit(1)
     return _main
 
-# %% ../nbs/00_settings.ipynb #054105f1
+# %% ../nbs/00_settings.ipynb #61f124af
 SETTINGS_NAME = 'settings.ini'
 
 class SettingsError(UserError, ValueError):
     "A problem with `settings.ini` or a dataset name; the message says how to fix it"
 
 def find_settings(
-        path:str|Path|None=None, # the file to use; else `$IHC_NB_SETTINGS`, cwd and parents, the package's checkout
+        path:str|Path|None=None, # else `$IHC_NB_SETTINGS`, cwd and its parents, the package's checkout
     ) -> Path|None:
     "The `settings.ini` that applies here, or `None`"
     if path is not None: return Path(path)
@@ -47,18 +47,28 @@ def find_settings(
     pkg = Path(__file__).resolve().parent.parent/SETTINGS_NAME
     return pkg if pkg.is_file() else None
 
-# %% ../nbs/00_settings.ipynb #9ef90260
+# %% ../nbs/00_settings.ipynb #fff6c816
+def _parser(**kwargs) -> configparser.ConfigParser:
+    "A parser of settings.ini's syntax: no interpolation, `#` comments after values"
+    return configparser.ConfigParser(interpolation=None, inline_comment_prefixes=('#',), **kwargs)
+
+def _read(p:Path, # the settings file
+          *parsers:configparser.ConfigParser):
+    "Read `p` into each of `parsers`; `SettingsError` if it is missing or not a settings file"
+    if not p.is_file(): raise SettingsError(f'settings file {p} does not exist')
+    try:
+        for c in parsers: c.read(p)
+    except configparser.Error as e:
+        why = ' '.join(str(e).split())
+        raise SettingsError(f'{p} is not a valid settings file: {why}') from None
+
+# %% ../nbs/00_settings.ipynb #aeb995f3
 def read_settings(path:str|Path|None=None, # see `find_settings`
                  ) -> configparser.ConfigParser:
     "Parse `settings.ini`; `cfg.path` is the file it came from (`None` when there is none)"
     p = find_settings(path)
-    cfg = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=('#',))
-    raw = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=('#',), default_section='\0')
-    if p is not None:
-        if not p.is_file(): raise SettingsError(f'settings file {p} does not exist')
-        try: cfg.read(p); raw.read(p)
-        except configparser.Error as e:
-            raise SettingsError(f'{p} is not a valid settings file: {" ".join(str(e).split())}') from None
+    cfg, raw = _parser(), _parser(default_section='\0')
+    if p is not None: _read(p, cfg, raw)
     cfg.path = p
     cfg.own = {s: set(raw.options(s)) for s in raw.sections()}   # the keys each section sets itself
     return cfg
@@ -87,7 +97,7 @@ class DatasetSpec:
     marker: str|None = None   # the IHC marker (HER2, ER, PR, Ki67)
     defaults: dict = field(default_factory=dict)  # every other key of the section, coerced
     section: str|None = None  # the settings.ini section it came from (None for a bare folder)
-    own: set = field(default_factory=set)  # the keys the section sets itself (the rest come from [DEFAULT])
+    own: set = field(default_factory=set)  # the keys the section sets itself (not [DEFAULT]'s)
 
     def get(self, key, # a key of the section
             default=None, # returned when the section has no value for `key`
@@ -96,53 +106,74 @@ class DatasetSpec:
         v = self.defaults.get(key)
         return default if v is None else v
 
-# %% ../nbs/00_settings.ipynb #93ab7549
+# %% ../nbs/00_settings.ipynb #d257f716
 def list_datasets(cfg:configparser.ConfigParser|None=None) -> list[str]:
     "The dataset names that `settings.ini` defines"
     cfg = cfg or read_settings()
     return [s for s in cfg.sections() if s != _GLOBAL]
 
-NUMBERS = ('load_size', 'crop', 'batch_size', 'lr', 'epochs', 'epochs_decay', 'valid_n', 'encoder_crop',
-           'encoder_batch_size', 'encoder_epochs', 'encoder_epochs_decay', 'synth_n', 'synth_size', 'synth_seed')
+# %% ../nbs/00_settings.ipynb #fe5a4264
+NUMBERS = ('load_size', 'crop', 'batch_size', 'lr', 'epochs', 'epochs_decay', 'valid_n',
+           'encoder_crop', 'encoder_batch_size', 'encoder_epochs', 'encoder_epochs_decay',
+           'synth_n', 'synth_size', 'synth_seed')
 
-def _numbers(cfg, name, values:dict) -> dict:
+def _numbers(cfg, # the parsed settings (for the message)
+             name:str, # the section
+             values:dict, # its coerced values
+            ) -> dict:
     "`values`, after checking that the keys of `NUMBERS` hold numbers (or nothing)"
-    bad = {k: v for k, v in values.items() if k in NUMBERS and not isinstance(v, (int, float, type(None)))}
-    if bad: raise SettingsError(f"{cfg.path}: [{name}] " + ', '.join(f'{k} = {v!r}' for k, v in bad.items()) +
-                                ' is not a number: write a number, or leave the key out to use [DEFAULT]\'s')
+    number = lambda v: isinstance(v, (int, float, type(None)))
+    bad = ', '.join(f'{k} = {v!r}' for k, v in values.items() if k in NUMBERS and not number(v))
+    if bad: raise SettingsError(f"{cfg.path}: [{name}] {bad} is not a number: write a number, "
+                                "or leave the key out to use [DEFAULT]'s")
     return values
 
-def _spec_from_section(cfg, name):
+# %% ../nbs/00_settings.ipynb #8015d895
+def _spec_from_section(cfg, # the parsed settings
+                       name:str, # a dataset section
+                      ) -> DatasetSpec:
+    "The `DatasetSpec` of section `name`: path (relative to settings.ini), layout, marker, numbers"
     sec = dict(cfg[name])
     root = cfg.path.parent if cfg.path else Path.cwd()
     if not sec.get('path'): raise SettingsError(f'[{name}] in {cfg.path} has no `path`')
     path = Path(sec.pop('path')).expanduser()
-    return DatasetSpec(name, path if path.is_absolute() else root/path, coerce(sec.pop('layout', '')),
-                       coerce(sec.pop('marker', '')), _numbers(cfg, name, {k: coerce(v) for k,v in sec.items()}),
-                       section=name,
-                       own=cfg.own.get(name, set()))
+    layout, marker = coerce(sec.pop('layout', '')), coerce(sec.pop('marker', ''))
+    values = _numbers(cfg, name, {k: coerce(v) for k,v in sec.items()})
+    return DatasetSpec(name, path if path.is_absolute() else root/path, layout, marker, values,
+                       section=name, own=cfg.own.get(name, set()))
 
-def dataset_spec(name_or_path:str|Path, # a section of settings.ini (`bci`, `mist-her2`, ...) or a folder
-                 layout:str|None=None, # the layout, overriding the section's (required for nothing: it can be detected)
-                 cfg:configparser.ConfigParser|None=None, # parsed settings; default `read_settings()`
+# %% ../nbs/00_settings.ipynb #3cf4743f
+def _spec_of_folder(p:Path, cfg) -> DatasetSpec:
+    "The spec of a bare dataset folder `p`: its name, no layout or marker, [DEFAULT]'s settings"
+    defaults = {k: coerce(v) for k,v in cfg.defaults().items()}
+    return DatasetSpec(p.resolve().name, p, None, None, defaults)
+
+def _unknown_dataset(name:str, cfg) -> SettingsError:
+    "The error for a dataset `name` that is neither a section of `cfg` nor a folder"
+    known = ', '.join(list_datasets(cfg)) or '(none)'
+    where = cfg.path or 'settings.ini (none found)'
+    return SettingsError(f"unknown dataset {name!r}: not a section of {where} and not an existing "
+                         f"folder. Known datasets: {known}. To add one, add a section [{name}] with "
+                         "`path = ...` and `layout = bci|mist|aligned|paired` to settings.ini.")
+
+# %% ../nbs/00_settings.ipynb #d80a0066
+def dataset_spec(name_or_path:str|Path, # a section of settings.ini (`bci`, `mist-her2`...), a folder
+                 layout:str|None=None, # the layout, overriding the section's (default: detected)
+                 cfg:configparser.ConfigParser|None=None, # parsed settings (default: read them)
                 ) -> DatasetSpec:
     "Resolve a dataset name or folder to a `DatasetSpec`"
-    cfg = cfg or read_settings()
-    s = str(name_or_path)
+    cfg, s = cfg or read_settings(), str(name_or_path)
     if s in list_datasets(cfg): spec = _spec_from_section(cfg, s)
     elif Path(s).expanduser().exists() or os.sep in s or s.startswith('.'):
-        p = Path(s).expanduser()
-        spec = DatasetSpec(p.resolve().name, p, None, None, {k: coerce(v) for k,v in cfg.defaults().items()})
-    else:
-        known = ', '.join(list_datasets(cfg)) or '(none)'
-        raise SettingsError(f"unknown dataset {s!r}: not a section of {cfg.path or 'settings.ini (none found)'} "
-                            f"and not an existing folder. Known datasets: {known}. To add one, add a section "
-                            f"[{s}] with `path = ...` and `layout = bci|mist|aligned|paired` to settings.ini.")
+        spec = _spec_of_folder(Path(s).expanduser(), cfg)
+    else: raise _unknown_dataset(s, cfg)
     if layout is not None: spec.layout = layout
     return spec
 
 # %% ../nbs/00_settings.ipynb #ac53d9a1
-def _global(key, cfg=None):
+def _global(key:str, # a key of the `[ihc_nb]` section
+            cfg=None):
+    "The path `[ihc_nb]` gives for `key` (relative to settings.ini), or None"
     cfg = cfg or read_settings()
     v = cfg.get(_GLOBAL, key, fallback='').strip()
     if not v: return None
@@ -150,73 +181,96 @@ def _global(key, cfg=None):
     return p if p.is_absolute() or cfg.path is None else cfg.path.parent/p
 
 def weights_dir(cfg:configparser.ConfigParser|None=None) -> Path|None:
-    "The folder of local pretrained weights: `$IHC_NB_WEIGHTS`, else `[ihc_nb] weights`, else `None`"
+    "The folder of local pretrained weights: `$IHC_NB_WEIGHTS`, else `[ihc_nb] weights`, else None"
     env = os.environ.get('IHC_NB_WEIGHTS')
     return Path(env).expanduser() if env else _global('weights', cfg)
 
+# %% ../nbs/00_settings.ipynb #63c00a0c
 def runs_dir(cfg:configparser.ConfigParser|None=None) -> Path:
-    "The folder where training runs are written (`[ihc_nb] runs`, default `runs/` beside settings.ini)"
+    "The folder training runs are written in (`[ihc_nb] runs`, default `runs/` beside settings.ini)"
     return _global('runs', cfg) or Path('runs').resolve()
 
 def max_image_pixels(cfg:configparser.ConfigParser|None=None) -> int:
-    "The most pixels an image may claim (`[ihc_nb] max_image_pixels`; default: PIL's guard against decompression bombs)"
+    "The most pixels an image may claim: `[ihc_nb] max_image_pixels`, default PIL's bomb guard"
     v = (cfg or read_settings()).get(_GLOBAL, 'max_image_pixels', fallback='').strip()
-    if v and not v.isdigit(): raise SettingsError(f'[ihc_nb] max_image_pixels = {v!r} is not a whole number of pixels')
+    if v and not v.isdigit():
+        raise SettingsError(f'[ihc_nb] max_image_pixels = {v!r} is not a whole number of pixels')
     return int(v) if v else 89_478_485
 
 # %% ../nbs/00_settings.ipynb #f0167ec0
+_TV = 'https://download.pytorch.org/models/'   # torchvision's weights
+_GH = 'https://github.com/'
 WEIGHTS = {   # key: (file name, size in bytes (None: not published), public URL, what needs it)
     'fid_inception': (
         'pt_inception-2015-12-05-6726825d.pth', None,
-        'https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth',
+        _GH + 'mseitzer/pytorch-fid/releases/download/fid_weights/'
+              'pt_inception-2015-12-05-6726825d.pth',
         'FID (the Inception network of pytorch-fid)'),
     'fid_inception_tf': (
         'weights-inception-2015-12-05-6726825d.pth', None,
-        'https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth',
-        "FID and KID (torch-fidelity's copy of pytorch-fid's Inception network, which torchmetrics uses)"),
-    'inception_v3': ('inception_v3_google-0cc3c7bd.pth', 108_949_747,
-                     'https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth',
-                     "KID (torchvision's ImageNet Inception v3, as in the ASP code)"),
-    'resnet50': ('resnet50-0676ba61.pth', 102_530_333, 'https://download.pytorch.org/models/resnet50-0676ba61.pth',
+        _GH + 'toshas/torch-fidelity/releases/download/v0.2.0/'
+              'weights-inception-2015-12-05-6726825d.pth',
+        "FID and KID (torch-fidelity's copy of pytorch-fid's Inception network, "
+        "which torchmetrics uses)"),
+    'inception_v3': (
+        'inception_v3_google-0cc3c7bd.pth', 108_949_747, _TV + 'inception_v3_google-0cc3c7bd.pth',
+        "KID (torchvision's ImageNet Inception v3, as in the ASP code)"),
+    'resnet50': ('resnet50-0676ba61.pth', 102_530_333, _TV + 'resnet50-0676ba61.pth',
                  'PHV (ImageNet ResNet-50, V1 weights)'),
-    'resnet101': ('resnet101-63fe2227.pth', None, 'https://download.pytorch.org/models/resnet101-63fe2227.pth',
+    'resnet101': ('resnet101-63fe2227.pth', None, _TV + 'resnet101-63fe2227.pth',
                   'PHV as Liu et al. 2021 defined it (ImageNet ResNet-101, V1 weights)'),
-    'alexnet': ('alexnet-owt-7be5be79.pth', 244_408_911, 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth',
+    'alexnet': ('alexnet-owt-7be5be79.pth', 244_408_911, _TV + 'alexnet-owt-7be5be79.pth',
                 'LPIPS with the AlexNet backbone'),
-    'vgg16': ('vgg16-397923af.pth', 553_433_881, 'https://download.pytorch.org/models/vgg16-397923af.pth',
+    'vgg16': ('vgg16-397923af.pth', 553_433_881, _TV + 'vgg16-397923af.pth',
               'LPIPS with the VGG backbone'),
-    'bsrgan_x4': ('BSRGAN.pth', None, 'https://github.com/cszn/KAIR/releases/download/v1.0/BSRGAN.pth',
+    'bsrgan_x4': ('BSRGAN.pth', None, _GH + 'cszn/KAIR/releases/download/v1.0/BSRGAN.pth',
                   'the BSRGAN x4 upscaler of the multi-magnification views'),
-    'bsrgan_x2': ('BSRGANx2.pth', None, 'https://github.com/cszn/KAIR/releases/download/v1.0/BSRGANx2.pth',
+    'bsrgan_x2': ('BSRGANx2.pth', None, _GH + 'cszn/KAIR/releases/download/v1.0/BSRGANx2.pth',
                   'the BSRGAN x2 upscaler of the multi-magnification views'),
 }
 
+# %% ../nbs/00_settings.ipynb #f14728a8
 class WeightsMissing(UserError, FileNotFoundError):
     "A pretrained weight file is not on this machine; the message says which and where to put it"
 
 def torch_hub_checkpoints() -> Path:
     ("The torch hub cache of downloaded weights: `$TORCH_HOME/hub/checkpoints` "
      "(default `~/.cache/torch/hub/checkpoints`)")
-    home = os.environ.get('TORCH_HOME') or os.path.join(os.environ.get('XDG_CACHE_HOME', '~/.cache'), 'torch')
+    cache = os.environ.get('XDG_CACHE_HOME', '~/.cache')
+    home = os.environ.get('TORCH_HOME') or os.path.join(cache, 'torch')
     return Path(home).expanduser()/'hub'/'checkpoints'
 
+# %% ../nbs/00_settings.ipynb #9f21544c
+def _weight_places(fname:str, # the weight file's name
+                   path:str|Path|None, # an explicit file, or a folder holding it
+                   cfg=None) -> list[Path]:
+    "Where weight file `fname` is looked for: `path`, the weights folder, the torch hub cache"
+    explicit = [Path(path)/fname if Path(path).is_dir() else Path(path)] if path else []
+    folder = [d/fname] if (d := weights_dir(cfg)) else []
+    return explicit + folder + [torch_hub_checkpoints()/fname]
+
+def _weights_missing(key:str, places:list[Path], cfg=None) -> WeightsMissing:
+    "The error for weights `key` found at none of `places`: the file, where it is published, goes"
+    fname, size, url, purpose = WEIGHTS[key]
+    folder = weights_dir(cfg) or '$IHC_NB_WEIGHTS (or `weights =` under [ihc_nb] in settings.ini)'
+    size = f' ({size:,} bytes)' if size else ''
+    return WeightsMissing(f"{purpose} needs the weight file {fname}{size}, "
+                          f"which is not on this machine, and nothing is downloaded at run time. "
+                          f"Download it from {url} and put it in {folder}, or in "
+                          f"the torch hub cache {torch_hub_checkpoints()}, or pass its path. "
+                          f"Looked in: {', '.join(map(str, places))}")
+
+# %% ../nbs/00_settings.ipynb #0753cd6a
 def find_weights(key:str, # a key of `WEIGHTS`
                  path:str|Path|None=None, # an explicit file, or a folder holding it
-                 cfg:configparser.ConfigParser|None=None, # parsed settings; default `read_settings()`
+                 cfg:configparser.ConfigParser|None=None, # parsed settings (default: read them)
                 ) -> Path:
-    ("The local file of the weights `key`: `path`, else the weights folder, else the torch hub cache; "
-     "else `WeightsMissing`")
-    fname, size, url, purpose = WEIGHTS[key]
-    places = ([Path(path)/fname if Path(path).is_dir() else Path(path)] if path else []) + \
-             ([d/fname] if (d := weights_dir(cfg)) else []) + [torch_hub_checkpoints()/fname]
-    for p in places:
-        if p.is_file(): return p
-    folder = weights_dir(cfg) or '$IHC_NB_WEIGHTS (or `weights =` under [ihc_nb] in settings.ini)'
-    raise WeightsMissing(f"{purpose} needs the weight file {fname}{f' ({size:,} bytes)' if size else ''}, "
-                         f"which is not on this machine, and nothing is downloaded at run time. "
-                         f"Download it from {url} and put it in {folder}, or in "
-                         f"the torch hub cache {torch_hub_checkpoints()}, or pass its path. "
-                         f"Looked in: {', '.join(map(str, places))}")
+    ("The local file of the weights `key`: `path`, else the weights folder, else the torch hub "
+     "cache; else `WeightsMissing`")
+    places = _weight_places(WEIGHTS[key][0], path, cfg)
+    found = next((p for p in places if p.is_file()), None)
+    if found is None: raise _weights_missing(key, places, cfg)
+    return found
 
 # %% ../nbs/00_settings.ipynb #0835af95
 def bci_sample_path() -> Path|None:
@@ -225,4 +279,4 @@ def bci_sample_path() -> Path|None:
     roots = [Path(os.environ['IHC_NB_SHARED'])] if os.environ.get('IHC_NB_SHARED') else []
     here = Path.cwd().resolve()
     roots += [d/'shared' for d in (here, *here.parents)]
-    return next((r/'data'/'bci_sample' for r in roots if (r/'data'/'bci_sample'/'HE').is_dir()), None)
+    return next((r/'data/bci_sample' for r in roots if (r/'data/bci_sample/HE').is_dir()), None)

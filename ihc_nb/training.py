@@ -16,19 +16,20 @@ import torch
 from fastai.callback.core import Callback
 from fastai.callback.progress import CSVLogger
 from fastai.learner import Learner
+from fastcore.basics import patch
 from fastcore.foundation import L
 
-from .files import atomic_path, is_main, remove_stale_temps, save_figure
+from .files import atomic_path, is_main, jsonable, remove_stale_temps, save_figure
 from .settings import UserError, dataset_spec, runs_dir
 
 # %% auto #0
-__all__ = ['dist_setup', 'barrier', 'RunInUse', 'lock_run', 'run_path', 'decay_factor', 'LinearDecayLR', 'History',
-           'plot_history', 'epoch_line', 'EpochLine', 'previous', 'save_checkpoint', 'CheckpointError',
-           'read_checkpoint', 'load_checkpoint', 'Checkpoint', 'resume_from', 'fit_resumable', 'run_settings']
+__all__ = ['dist_setup', 'barrier', 'RunInUse', 'lock_run', 'run_path', 'run_settings', 'decay_factor', 'LinearDecayLR',
+           'History', 'plot_history', 'epoch_line', 'EpochLine', 'previous', 'save_checkpoint', 'CheckpointError',
+           'read_checkpoint', 'load_checkpoint', 'Checkpoint', 'resume_from', 'fit_resumable']
 
 # %% ../nbs/04_training.ipynb #67ba37fe
 def dist_setup() -> tuple[int, int]:
-    "(rank, world size); joins the process group described by the launcher's environment if there is one"
+    "(rank, world size); joins the process group the launcher's environment describes, if any"
     import torch.distributed as dist
     world = int(os.environ.get('WORLD_SIZE', 1))
     if world > 1 and not dist.is_initialized():
@@ -44,19 +45,28 @@ def barrier():
 class RunInUse(UserError, RuntimeError):
     "Another live process trains in this run folder; the message names it"
 
+def _take_lock(f, # the open lock file
+               folder:Path, # the run folder, for the message
+              ):
+    "Lock `f` without waiting; `RunInUse` naming the process that holds it if another does"
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); who = f.read().strip() or 'another process'; f.close()
+        raise RunInUse(f'{folder} is in use by {who}: wait for it to end, '
+                       'or choose another run name (--run)') from None
+
+# %% ../nbs/04_training.ipynb #eeda2c2a
 _LOCKS = {}   # run folder -> the open lock file this process holds
 
 def lock_run(folder:str|Path) -> Path:
-    "Hold the lock of run folder `folder` for the life of this process (an OS lock: a killed process leaves none)"
+    "Hold the lock of run folder `folder` for the life of this process (a killed one leaves none)"
     folder = Path(folder).resolve()
     if folder in _LOCKS: return folder
     folder.mkdir(parents=True, exist_ok=True)
     f = open(folder/'.lock', 'a+')
-    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0); who = f.read().strip() or 'another process'; f.close()
-        raise RunInUse(f'{folder} is in use by {who}: wait for it to end, or choose another run name (--run)') from None
-    f.seek(0); f.truncate(); f.write(f'process {os.getpid()} on {socket.gethostname()} since {time.ctime()}'); f.flush()
+    _take_lock(f, folder)
+    f.seek(0); f.truncate()
+    f.write(f'process {os.getpid()} on {socket.gethostname()} since {time.ctime()}'); f.flush()
     _LOCKS[folder] = f
     return folder
 
@@ -67,57 +77,100 @@ def run_path(name:str, # the run's name: letters, digits and ._+- (not starting 
             ) -> Path:
     "The folder of run `name` (created, locked): `runs/<name>` beside settings.ini, or under `root`"
     if not re.fullmatch(r'[\w+-][\w.+-]*', name):
-        raise ValueError(f'run name {name!r}: use letters, digits and ._+- only, not starting with a dot '
-                         '(a run is a folder inside the runs folder)')
+        raise ValueError(f'run name {name!r}: use letters, digits and ._+- only, not starting with '
+                         'a dot (a run is a folder inside the runs folder)')
     p = Path(root or runs_dir())/name
     p.mkdir(parents=True, exist_ok=True)
     if lock and is_main(): lock_run(p)
     return p
+
+# %% ../nbs/04_training.ipynb #a6069bfb
+def _setting(key:str, # the setting
+             given, # the value given (None: not given)
+             spec, # the dataset's `DatasetSpec`
+             method_defaults:dict, # the method's own defaults
+            ):
+    "`given`, else the dataset section's own `key`, else the method's default, else `[DEFAULT]`'s"
+    if given is not None: return given
+    if key in spec.own or key not in method_defaults: return spec.get(key)
+    return method_defaults[key]
+
+# %% ../nbs/04_training.ipynb #04afc64a
+def run_settings(dataset:str, # a dataset name or folder (`dataset_spec`)
+                 method_defaults:dict|None=None, # the method's defaults, below the dataset's own
+                 optional=('load_size', 'valid_n'), # keys that may stay None
+                 **given) -> dict:
+    ("`given` with every None filled from the dataset's own settings, else `method_defaults`, "
+     "else settings.ini's [DEFAULT]; only `optional` keys may stay None")
+    spec, md = dataset_spec(dataset), method_defaults or {}
+    out = {k: _setting(k, v, spec, md) for k, v in given.items()}
+    missing = [k for k, v in out.items() if v is None and k not in optional]
+    if missing: raise ValueError(f'{dataset}: no value for {missing}: '
+                                 f'pass them or add them to its settings.ini section')
+    return out
 
 # %% ../nbs/04_training.ipynb #06b99b22
 def decay_factor(epoch:int, # the epoch, 0-based
                  n_const:int, # epochs at the full learning rate
                  n_decay:int, # epochs of linear decay after them
                 ) -> float:
-    "Learning-rate factor of `epoch` (0-based): 1 for `n_const` epochs, then linear down over `n_decay` epochs"
+    "Learning-rate factor of `epoch`: 1 for `n_const` epochs, then down linearly over `n_decay`"
     return 1 - max(0, epoch + 1 - n_const) / (n_decay + 1)
 
+# %% ../nbs/04_training.ipynb #be63a17f
 class LinearDecayLR(Callback):
     "Set the learning rate of every parameter group at each epoch: constant, then linear decay"
     order = 5
-    def __init__(self, lr:float, n_const:int, n_decay:int): self.lr, self.n_const, self.n_decay = lr, n_const, n_decay
+    def __init__(self, lr:float, # the learning rate of the constant phase
+                 n_const:int, # epochs at `lr`
+                 n_decay:int, # epochs of linear decay after them
+                ): self.lr, self.n_const, self.n_decay = lr, n_const, n_decay
+
     def before_epoch(self):
         self.opt.set_hyper('lr', self.lr * decay_factor(self.epoch, self.n_const, self.n_decay))
-        if hasattr(self.model, 'set_progress'): self.model.set_progress(self.epoch, self.n_const, self.n_decay)
+        if hasattr(self.model, 'set_progress'):
+            self.model.set_progress(self.epoch, self.n_const, self.n_decay)
 
 # %% ../nbs/04_training.ipynb #b0427d6f
 class History(CSVLogger):
     "`CSVLogger` that appends across resumed fits: the header once, no duplicate epochs"
-    def __init__(self, fname='history.csv', start_epoch:int=0):
+    def __init__(self, fname='history.csv', # the file, in the learner's path
+                 start_epoch:int=0, # the epoch this fit starts at: rows from it on are dropped
+                ):
         super().__init__(fname, append=True)
         self.start_epoch = start_epoch
 
-    def before_fit(self):
-        if hasattr(self, 'gather_preds') or not is_main(): return
-        f = self.path/self.fname
-        keep = []
-        if f.exists() and f.stat().st_size:
-            old = pd.read_csv(f)
-            keep = old[old.epoch < self.start_epoch] if 'epoch' in old else old.iloc[:0]
-        with atomic_path(f) as tmp:
-            tmp.write_text(','.join(self.recorder.metric_names) + '\n' +
-                           ''.join(','.join(map(str, r)) + '\n'
-                                   for r in (keep.values.tolist() if len(keep) else [])))
-        self.file = f.open('a')
-        self.old_logger, self.learn.logger = self.logger, self._write_line
+# %% ../nbs/04_training.ipynb #015e84fc
+def _kept_rows(f:Path, # a history file
+              start_epoch:int, # the epoch a fit starts at
+             ) -> list:
+    "The rows of history file `f` of the epochs before `start_epoch` (none if `f` is empty)"
+    if not f.exists() or not f.stat().st_size: return []
+    old = pd.read_csv(f)
+    return old[old.epoch < start_epoch].values.tolist() if 'epoch' in old else []
 
-    def _write_line(self, log):
-        "Write epochs from `start_epoch` on (fastai still logs the epochs it skips when resuming)"
-        if log[0] >= self.start_epoch: super()._write_line(log)
+# %% ../nbs/04_training.ipynb #be5db317
+@patch
+def before_fit(self:History):
+    "Rewrite the file with the header and the rows of the epochs before `start_epoch`; log to it"
+    if hasattr(self, 'gather_preds') or not is_main(): return
+    f = self.path/self.fname
+    rows = [self.recorder.metric_names] + _kept_rows(f, self.start_epoch)
+    with atomic_path(f) as tmp: tmp.write_text(''.join(','.join(map(str, r)) + '\n' for r in rows))
+    self.file = f.open('a')
+    self.old_logger, self.learn.logger = self.logger, self._write_line
 
-    def after_fit(self):
-        if is_main(): super().after_fit()
+# %% ../nbs/04_training.ipynb #d8cad39c
+@patch
+def _write_line(self:History, log):
+    "Write epochs from `start_epoch` on (fastai still logs the epochs it skips when resuming)"
+    if log[0] >= self.start_epoch: super(History, self)._write_line(log)
 
+@patch
+def after_fit(self:History):
+    if is_main(): super(History, self).after_fit()
+
+# %% ../nbs/04_training.ipynb #ab1bd0f1
 def plot_history(csv:str|Path, # a `history.csv` of `History`
                  skip=('epoch', 'time'), # columns not to plot
                 ):
@@ -140,28 +193,24 @@ def epoch_line(epoch:int, # the epoch just finished (0-based)
                done:int, # epochs this fit has run (resumed fits start later)
               ) -> str:
     "One line of progress: epoch, values, elapsed and estimated remaining time"
-    vals = ' '.join(f'{k} {v:.4g}' if isinstance(v, float) else f'{k} {v}' for k, v in values.items())
+    vals = ' '.join(f'{k} {v:.4g}' if isinstance(v, float) else f'{k} {v}'
+                    for k, v in values.items())
     left = elapsed / max(done, 1) * (n - epoch - 1)
     return f'epoch {epoch + 1}/{n}: {vals} | {_clock(elapsed)} elapsed, ~{_clock(left)} left'
 
+# %% ../nbs/04_training.ipynb #3968f0b8
 class EpochLine(Callback):
     "Print `epoch_line` after every epoch from `start_epoch` on (main process only), flushed"
     order = 61   # after the recorder has logged the epoch
     def __init__(self, start_epoch:int=0): self.start = start_epoch
     def before_fit(self): self.t0 = time.time()
     def after_epoch(self):
-        if not is_main() or self.epoch < self.start: return   # fastai still runs the events of skipped epochs
-        names, log = self.recorder.metric_names[1:-1], self.recorder.log[1:-1]
+        if not is_main() or self.epoch < self.start: return   # fastai runs skipped epochs' events
+        values = dict(zip(self.recorder.metric_names[1:-1], self.recorder.log[1:-1]))
         elapsed, done = time.time() - self.t0, self.epoch + 1 - self.start
-        print(epoch_line(self.epoch, self.n_epoch, dict(zip(names, log)), elapsed, done), flush=True)
+        print(epoch_line(self.epoch, self.n_epoch, values, elapsed, done), flush=True)
 
 # %% ../nbs/04_training.ipynb #f450d51f
-def _plain(o):
-    "`o` with fastcore `L`s turned into lists, so that `torch.load(weights_only=True)` accepts it"
-    if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple, L)): return [_plain(v) for v in o]
-    return o
-
 def previous(path:str|Path) -> Path:
     "Where `save_checkpoint` keeps the checkpoint before `path`: `last.pth` -> `last.prev.pth`"
     path = Path(path)
@@ -173,27 +222,31 @@ def save_checkpoint(learn:Learner, # the learner whose model and optimizer are s
                     **extra):
     ("Save model, optimizer state and `epoch` (the next epoch to run) to `path`, atomically; "
      "the old one becomes `previous(path)`")
-    state = dict(model=learn.model.state_dict(), opt=_plain(learn.opt.state_dict()) if learn.opt is not None else None,
-                 epoch=epoch, **extra)
-    path = Path(path)
+    opt = jsonable(learn.opt.state_dict(), keep=(torch.Tensor,)) if learn.opt is not None else None
+    state, path = dict(model=learn.model.state_dict(), opt=opt, epoch=epoch, **extra), Path(path)
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
         if path.exists(): os.replace(path, previous(path))
 
+# %% ../nbs/04_training.ipynb #b3ef1aa4
 class CheckpointError(UserError, RuntimeError):
     "A checkpoint cannot be read; the message names the file and the way on"
 
+def _unreadable(path:Path, e:Exception) -> str:
+    "Why `torch.load(path, weights_only=True)` failed with `e`, for the message"
+    if isinstance(e, pickle.UnpicklingError) and zipfile.is_zipfile(path):   # whole, with objects
+        return ('is not a checkpoint of ihc_nb (it holds pickled objects, not only tensors): '
+                'it will not be unpickled')
+    return f'cannot be read, it is truncated or corrupt ({str(e).splitlines()[0][:60]})'
+
+# %% ../nbs/04_training.ipynb #270cadd6
 def read_checkpoint(path:str|Path) -> dict:
-    "The dict of a checkpoint file, loaded with `weights_only=True`; `CheckpointError` naming the file if it cannot be"
+    "The dict of a checkpoint file, loaded with `weights_only=True`; else `CheckpointError`"
     try: return torch.load(path, map_location='cpu', weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
-        # a whole torch file, with objects in it
-        code = isinstance(e, pickle.UnpicklingError) and zipfile.is_zipfile(path)
-        why = ('is not a checkpoint of ihc_nb (it holds pickled objects, not only tensors): '
-               'it will not be unpickled' if code
-               else f'cannot be read, it is truncated or corrupt ({str(e).splitlines()[0][:60]})')
-        raise CheckpointError(f'{path} {why}') from None
+        raise CheckpointError(f'{path} {_unreadable(path, e)}') from None
 
+# %% ../nbs/04_training.ipynb #a0cb962a
 def load_checkpoint(learn:Learner, # the learner to load into
                     path:str|Path, # a `save_checkpoint` file
                     with_opt:bool=True, # also load the optimizer state
@@ -207,36 +260,69 @@ def load_checkpoint(learn:Learner, # the learner to load into
         learn.opt.load_state_dict(dict(state=ck['opt']['state'], hypers=L(ck['opt']['hypers'])))
     return ck
 
+# %% ../nbs/04_training.ipynb #0d674160
 class Checkpoint(Callback):
     "Save `last.pth` in `folder` after every epoch and every `every` training batches (if set)"
     order = 65   # after the recorder and History have written the epoch
-    def __init__(self, folder:str|Path, every:int|None=None): self.folder, self.every = Path(folder), every
+    def __init__(self, folder:str|Path, # where to save
+                 every:int|None=None, # also save every that many training batches
+                ): self.folder, self.every = Path(folder), every
+
     def after_batch(self):
         if self.training and self.every and self.iter and self.iter % self.every == 0 and is_main():
-            save_checkpoint(self.learn, self.folder/'last.pth', self.epoch)          # mid-epoch: redo this epoch
+            save_checkpoint(self.learn, self.folder/'last.pth', self.epoch)   # mid-epoch: redo it
+
     def after_epoch(self):
         if is_main(): save_checkpoint(self.learn, self.folder/'last.pth', self.epoch + 1)
 
 # %% ../nbs/04_training.ipynb #4c36a5f1
-def resume_from(learn:Learner, # the learner to load into
-                folder:str|Path, # the checkpoints folder of a run
-               ) -> int:
-    ("Load the newest readable checkpoint of `folder` (`last.pth`, else the one before it) into `learn`; "
-     "its epoch (0: none)")
-    last = Path(folder)/'last.pth'
-    for gone in remove_stale_temps(folder): print(f'removed {gone.name}, left by a killed save')
+def _load_newest(learn:Learner, # the learner to load into
+                 last:Path, # the run's `last.pth`
+                ) -> tuple[int|None, list[str]]:
+    "(epoch, errors): the first readable of `last` and `previous(last)` is loaded (None: neither)"
     errors = []
     for p in (last, previous(last)):
         if not p.exists(): continue
         try: ck = load_checkpoint(learn, p)
         except CheckpointError as e: errors.append(str(e)); continue
         if errors: print(f'note: {errors[0]}; resuming from the checkpoint before it, {p.name}')
-        return ck['epoch']
-    if errors: raise CheckpointError(' and '.join(errors) + ': start the run over (--restart, resume=False) '
-                                     'or choose another run name')
-    return 0
+        return ck['epoch'], errors
+    return None, errors
 
 # %% ../nbs/04_training.ipynb #6a8ff412
+def resume_from(learn:Learner, # the learner to load into
+                folder:str|Path, # the checkpoints folder of a run
+               ) -> int:
+    ("Load the newest readable checkpoint of `folder` (`last.pth`, else the one before it) into "
+     "`learn`; its epoch (0: none)")
+    for gone in remove_stale_temps(folder): print(f'removed {gone.name}, left by a killed save')
+    epoch, errors = _load_newest(learn, Path(folder)/'last.pth')
+    if epoch is not None: return epoch
+    if errors: raise CheckpointError(' and '.join(errors) + ': start the run over (--restart, '
+                                     'resume=False) or choose another run name')
+    return 0
+
+# %% ../nbs/04_training.ipynb #a2e70a5d
+def _start_epoch(learn:Learner, # the learner to train
+                 run:Path, # its run folder
+                 resume:bool, # continue from the run's last checkpoint if there is one
+                ) -> int:
+    "Point `learn` at run folder `run`; the epoch to start at (its last checkpoint's if `resume`)"
+    learn.path, learn.model_dir = run, 'checkpoints'
+    start = resume_from(learn, run/'checkpoints') if resume else 0
+    if start: print(f'resuming {run.name} at epoch {start + 1} from {run/"checkpoints"}')
+    return start
+
+def _run_cbs(lr:float, n_const:int, n_decay:int, # the schedule (`LinearDecayLR`)
+            start:int, # the epoch the fit starts at
+            folder:Path, # the checkpoints folder
+            save_every:int|None=None, # also checkpoint every that many training batches
+           ) -> list:
+    "The callbacks of a run: the papers' schedule, the history, a line per epoch, the checkpoints"
+    return [LinearDecayLR(lr, n_const, n_decay), History(start_epoch=start), EpochLine(start),
+            Checkpoint(folder, save_every)]
+
+# %% ../nbs/04_training.ipynb #a208fc78
 def fit_resumable(learn:Learner, # the learner to train
                   run:str|Path, # the run folder (`run_path`)
                   lr:float, # the learning rate of the constant phase
@@ -246,35 +332,14 @@ def fit_resumable(learn:Learner, # the learner to train
                   save_every:int|None=None, # also checkpoint every that many training batches
                   cbs=None, # more callbacks for the fit
                  ) -> int:
-    ("Train with constant-then-linear-decay LR, writing `history.csv` and `checkpoints/last.pth` in the run folder; "
-     "returns the epoch resumed at")
-    run = Path(run); learn.path, learn.model_dir = run, 'checkpoints'
-    start = resume_from(learn, run/'checkpoints') if resume else 0
-    if start: print(f'resuming {run.name} at epoch {start + 1} from {run/"checkpoints"}')
-    n = n_const + n_decay
+    ("Train with constant-then-linear-decay LR, writing `history.csv` and `checkpoints/last.pth` "
+     "in the run folder; returns the epoch resumed at")
+    run = Path(run)
+    start, n = _start_epoch(learn, run, resume), n_const + n_decay
     if start < n:
-        learn.fit(n, lr, start_epoch=start, cbs=[LinearDecayLR(lr, n_const, n_decay), History(start_epoch=start),
-                                                EpochLine(start),
-                                                Checkpoint(run/'checkpoints', save_every)] + list(cbs or []))
+        cbs = _run_cbs(lr, n_const, n_decay, start, run/'checkpoints', save_every) + list(cbs or [])
+        learn.fit(n, lr, start_epoch=start, cbs=cbs)
     if (run/'history.csv').exists() and is_main():
         save_figure(plot_history(run/'history.csv'), run/'losses.png')
     barrier()
     return start
-
-# %% ../nbs/04_training.ipynb #a6069bfb
-def run_settings(dataset:str, # a dataset name or folder (`dataset_spec`)
-                 method_defaults:dict|None=None, # the method's own defaults, below the dataset's settings
-                 optional=('load_size', 'valid_n'), # keys that may stay None
-                 **given) -> dict:
-    ("`given` with every None filled from the dataset's own settings, else `method_defaults`, "
-     "else settings.ini's [DEFAULT]; only `optional` keys may stay None")
-    spec, md = dataset_spec(dataset), method_defaults or {}
-    def pick(k, v):
-        if v is not None: return v
-        if k in spec.own or k not in md: return spec.get(k)
-        return md[k]
-    out = {k: pick(k, v) for k, v in given.items()}
-    missing = [k for k, v in out.items() if v is None and k not in optional]
-    if missing: raise ValueError(f'{dataset}: no value for {missing}: '
-                                 f'pass them or add them to its settings.ini section')
-    return out
