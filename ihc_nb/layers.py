@@ -9,148 +9,231 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['norm_layer', 'ResnetBlock', 'init_weights', 'set_requires_grad', 'Downsample', 'Upsample', 'layer_outputs',
-           'ResnetGenerator', 'UnetBlock', 'UnetGenerator', 'spectral_norm_all']
+__all__ = ['norm_layer', 'ResnetBlock', 'init_weights', 'set_requires_grad', 'Downsample', 'Upsample', 'ResnetGenerator',
+           'layer_outputs', 'UnetBlock', 'UnetGenerator', 'spectral_norm_all']
 
 # %% ../nbs/03_layers.ipynb #5bd85af2
 def norm_layer(kind:str='batch') -> type|None:
     "The normalisation layer class for `kind`: 'batch', 'instance' or 'none' (then None)"
     if kind == 'batch': return nn.BatchNorm2d
-    if kind == 'instance': return lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False)
+    if kind == 'instance':
+        return lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False)
     if kind == 'none': return None
     raise ValueError(f"norm must be 'batch', 'instance' or 'none', not {kind!r}")
 
 # %% ../nbs/03_layers.ipynb #f712a102
+def _pad_conv_norm(ch:int, # channels in and out
+                   nl, # the norm layer class (`norm_layer`), or None: none
+                   bias:bool, # whether the convolution has a bias
+                  ) -> list:
+    "Reflection padding, a 3x3 convolution, a norm (an `Identity` for none): half a residual block"
+    return [nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=bias), nl(ch) if nl else nn.Identity()]
+
 class ResnetBlock(nn.Module):
     "x + conv(x): pad, conv3x3, norm, ReLU, [dropout], pad, conv3x3, norm"
-    def __init__(self, ch:int, norm:str='batch', dropout:float=0.):
+    def __init__(self, ch:int, # channels
+                 norm:str='batch', # see `norm_layer`
+                 dropout:float=0., # dropout between the two convolutions
+                ):
         super().__init__()
         nl, bias = norm_layer(norm), norm != 'batch'
-        layers = ([nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=bias)] + ([nl(ch)] if nl else [nn.Identity()]) +
-                  [nn.ReLU(True)])
-        if dropout: layers.append(nn.Dropout(dropout))
-        layers += [nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3, bias=bias)] + ([nl(ch)] if nl else [nn.Identity()])
-        self.conv = nn.Sequential(*layers)
+        drop = [nn.Dropout(dropout)] if dropout else []
+        self.conv = nn.Sequential(*_pad_conv_norm(ch, nl, bias), nn.ReLU(True), *drop,
+                                  *_pad_conv_norm(ch, nl, bias))
 
     def forward(self, x): return x + self.conv(x)
 
 # %% ../nbs/03_layers.ipynb #496c8c10
-def init_weights(net:nn.Module, kind:str='normal', gain:float=0.02) -> nn.Module:
-    ("Initialise the conv/linear weights of `net` ('normal', 'xavier', 'kaiming' or 'orthogonal'), biases at 0, "
-     "BatchNorm at N(1, gain)")
-    def f(m):
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            if kind == 'normal': nn.init.normal_(m.weight, 0., gain)
-            elif kind == 'xavier': nn.init.xavier_normal_(m.weight, gain=gain)
-            elif kind == 'kaiming': nn.init.kaiming_normal_(m.weight, a=0, mode='fan_in')
-            elif kind == 'orthogonal': nn.init.orthogonal_(m.weight, gain=gain)
-            else: raise ValueError(f'unknown init {kind!r}')
-            if m.bias is not None: nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1., gain); nn.init.zeros_(m.bias)
-    net.apply(f)
+_INITS = dict(normal=lambda w, gain: nn.init.normal_(w, 0., gain),
+              xavier=lambda w, gain: nn.init.xavier_normal_(w, gain=gain),
+              kaiming=lambda w, gain: nn.init.kaiming_normal_(w, a=0, mode='fan_in'),
+              orthogonal=lambda w, gain: nn.init.orthogonal_(w, gain=gain))
+
+def _init_layer(m:nn.Module, # one module
+                kind:str, # a key of `_INITS`
+                gain:float):
+    "Initialise `m` if a conv/linear layer (weights by `kind`, biases 0) or a BatchNorm (N(1, gain))"
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        if kind not in _INITS: raise ValueError(f'unknown init {kind!r}')
+        _INITS[kind](m.weight, gain)
+        if m.bias is not None: nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1., gain); nn.init.zeros_(m.bias)
+
+# %% ../nbs/03_layers.ipynb #56db0c1b
+def init_weights(net:nn.Module, # the modules to initialise, and nothing else
+                 kind:str='normal', # 'normal', 'xavier', 'kaiming' or 'orthogonal'
+                 gain:float=0.02, # the sd of 'normal', the gain of 'xavier' and 'orthogonal'
+                ) -> nn.Module:
+    "Initialise the conv/linear weights of `net` by `kind`, biases 0, BatchNorm scales N(1, gain)"
+    net.apply(lambda m: _init_layer(m, kind, gain))
     return net
 
-def set_requires_grad(nets, flag:bool):
-    "Turn gradients of every parameter of `nets` (a module or a list) on or off"
+def set_requires_grad(nets, # a module or a list of them
+                      flag:bool):
+    "Turn gradients of every parameter of `nets` on or off"
     for n in (nets if isinstance(nets, (list, tuple)) else [nets]):
         for p in n.parameters(): p.requires_grad_(flag)
 
 # %% ../nbs/03_layers.ipynb #773b4db2
+def _depthwise(a:list, ch:int, scale:float) -> torch.Tensor:
+    "Separable filter `a` x `a` times `scale`, a copy per channel: a depthwise convolution's weight"
+    a = torch.tensor(a)
+    return (torch.outer(a, a) * scale)[None, None].repeat(ch, 1, 1, 1)
+
 class Downsample(nn.Module):
     "Anti-aliased x1/2: depthwise [1,2,1]² / 16 blur with reflection padding, stride 2"
     def __init__(self, ch:int):
         super().__init__()
-        a = torch.tensor([1., 2., 1.])
-        self.register_buffer('filt', (torch.outer(a, a) / 16)[None, None].repeat(ch, 1, 1, 1), persistent=False)
-    def forward(self, x): return F.conv2d(F.pad(x, (1, 1, 1, 1), mode='reflect'), self.filt.to(x.dtype), stride=2,
-                                          groups=x.shape[1])
+        self.register_buffer('filt', _depthwise([1., 2., 1.], ch, 1 / 16), persistent=False)
 
+    def forward(self, x):
+        x = F.pad(x, (1, 1, 1, 1), mode='reflect')
+        return F.conv2d(x, self.filt.to(x.dtype), stride=2, groups=x.shape[1])
+
+# %% ../nbs/03_layers.ipynb #db3aed39
 class Upsample(nn.Module):
-    "Anti-aliased x2: zero insertion and a depthwise [1,3,3,1]² / 16 x 4 interpolation filter, replicate padding"
+    "Anti-aliased x2: zero insertion, depthwise [1,3,3,1]² / 16 x 4 interpolation, replicate padding"
     def __init__(self, ch:int):
         super().__init__()
-        a = torch.tensor([1., 3., 3., 1.])
-        self.register_buffer('filt', (torch.outer(a, a) / 64 * 4)[None, None].repeat(ch, 1, 1, 1), persistent=False)
+        self.register_buffer('filt', _depthwise([1., 3., 3., 1.], ch, 4 / 64), persistent=False)
+
     def forward(self, x):
-        y = F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode='replicate'), self.filt.to(x.dtype), stride=2, padding=2,
-                               groups=x.shape[1])
+        y = F.pad(x, (1, 1, 1, 1), mode='replicate')
+        y = F.conv_transpose2d(y, self.filt.to(x.dtype), stride=2, padding=2, groups=x.shape[1])
         return y[..., 1:-1, 1:-1]
 
 # %% ../nbs/03_layers.ipynb #79821698
-def layer_outputs(seq:nn.Sequential, x:torch.Tensor, layers:list) -> list:
-    "Outputs of the modules of `seq` at indices `layers`, running it only as far as the last of them"
+def _down(c0:int, c1:int, # channels in, out
+          nl, # the norm layer (never None: an `Identity` maker for none)
+          bias:bool, antialias:bool) -> list:
+    "Half resolution, `c0` -> `c1` channels: a strided convolution, or one at stride 1, `Downsample`"
+    if antialias:
+        return [nn.Conv2d(c0, c1, 3, 1, 1, bias=bias), nl(c1), nn.ReLU(True), Downsample(c1)]
+    return [nn.Conv2d(c0, c1, 3, 2, 1, bias=bias), nl(c1), nn.ReLU(True)]
+
+def _up(c0:int, c1:int, # channels in, out
+        nl, # the norm layer (never None: an `Identity` maker for none)
+        bias:bool, antialias:bool) -> list:
+    "Double resolution, `c0` -> `c1` channels: a transposed convolution, or `Upsample`, convolution"
+    if antialias:
+        return [Upsample(c0), nn.Conv2d(c0, c1, 3, 1, 1, bias=bias), nl(c1), nn.ReLU(True)]
+    return [nn.ConvTranspose2d(c0, c1, 3, 2, 1, output_padding=1, bias=bias), nl(c1), nn.ReLU(True)]
+
+# %% ../nbs/03_layers.ipynb #b8cd14fe
+def _resnet_layers(ngf:int, n_blocks:int, norm:str, dropout:float, # see `ResnetGenerator`
+                   antialias:bool, in_ch:int, out_ch:int):
+    "The layers of `ResnetGenerator`: stem, 2 downsamplings, `n_blocks` ResnetBlocks, 2 upsamplings"
+    nl, bias = norm_layer(norm) or (lambda c: nn.Identity()), norm != 'batch'
+    layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7, bias=bias), nl(ngf), nn.ReLU(True)]
+    for i in range(2): layers += _down(ngf * 2**i, ngf * 2**(i + 1), nl, bias, antialias)
+    layers += [ResnetBlock(4 * ngf, norm, dropout) for _ in range(n_blocks)]
+    for i in (2, 1): layers += _up(ngf * 2**i, ngf * 2**(i - 1), nl, bias, antialias)
+    return layers + [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7), nn.Tanh()]
+
+def _nce_layers(layers:list) -> list:
+    "CUT's PatchNCE layers: the padded input, the two downsampling convolutions, 1st and 5th block"
+    convs = [i for i, m in enumerate(layers) if isinstance(m, nn.Conv2d)]
+    blocks = [i for i, m in enumerate(layers) if isinstance(m, ResnetBlock)]
+    return [0, convs[1], convs[2], blocks[0], blocks[min(4, len(blocks) - 1)]]
+
+# %% ../nbs/03_layers.ipynb #b657ba1e
+class ResnetGenerator(nn.Module):
+    "pix2pix / CUT ResNet generator: stem, 2 downsamplings, `n_blocks` ResnetBlocks, 2 upsamplings"
+    def __init__(self, ngf:int=64, # channels after the stem (x2, x4 below)
+                 n_blocks:int=6, # residual blocks at 1/4 resolution
+                 norm:str='instance', # see `norm_layer`
+                 dropout:float=0., # dropout in the blocks
+                 antialias:bool=False, # CUT/ASP's anti-aliased resampling
+                 in_ch:int=3, out_ch:int=3):
+        super().__init__()
+        layers = _resnet_layers(ngf, n_blocks, norm, dropout, antialias, in_ch, out_ch)
+        self.model, self.nce_layers = nn.Sequential(*layers), _nce_layers(layers)
+
+    def forward(self, x): return self.model(x)
+
+# %% ../nbs/03_layers.ipynb #7a4149c7
+def layer_outputs(seq:nn.Sequential, # the layers
+                  x:torch.Tensor, # their input
+                  layers:list, # indices of the layers whose outputs to return
+                 ) -> list:
+    "Outputs of the modules of `seq` at indices `layers`, running it only as far as the last one"
     layers, out = sorted(layers), []
     for i, m in enumerate(seq[:layers[-1] + 1]):
         x = m(x)
         if i in layers: out.append(x)
     return out
 
-class ResnetGenerator(nn.Module):
-    "pix2pix / CUT ResNet generator: stem, 2 downsamplings, `n_blocks` ResnetBlocks, 2 upsamplings, tanh"
-    def __init__(self, ngf:int=64, n_blocks:int=6, norm:str='instance', dropout:float=0., antialias:bool=False,
-                 in_ch:int=3, out_ch:int=3):
-        super().__init__()
-        nl, bias = norm_layer(norm) or (lambda c: nn.Identity()), norm != 'batch'
-        layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7, bias=bias), nl(ngf), nn.ReLU(True)]
-        for i in range(2):
-            c0, c1 = ngf * 2**i, ngf * 2**(i + 1)
-            layers += ([nn.Conv2d(c0, c1, 3, 1, 1, bias=bias), nl(c1), nn.ReLU(True), Downsample(c1)] if antialias else
-                       [nn.Conv2d(c0, c1, 3, 2, 1, bias=bias), nl(c1), nn.ReLU(True)])
-        layers += [ResnetBlock(4 * ngf, norm, dropout) for _ in range(n_blocks)]
-        for i in (2, 1):
-            c0, c1 = ngf * 2**i, ngf * 2**(i - 1)
-            layers += ([Upsample(c0), nn.Conv2d(c0, c1, 3, 1, 1, bias=bias), nl(c1), nn.ReLU(True)] if antialias else
-                       [nn.ConvTranspose2d(c0, c1, 3, 2, 1, output_padding=1, bias=bias), nl(c1), nn.ReLU(True)])
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7), nn.Tanh()]
-        self.model = nn.Sequential(*layers)
-        convs = [i for i, m in enumerate(layers) if isinstance(m, nn.Conv2d)]
-        blocks = [i for i, m in enumerate(layers) if isinstance(m, ResnetBlock)]
-        self.nce_layers = [0, convs[1], convs[2], blocks[0], blocks[min(4, len(blocks) - 1)]]
+@patch
+def features(self:ResnetGenerator, x, layers=None) -> list:
+    "Outputs of the layers `layers` (default `nce_layers`), running the network as far as needed"
+    return layer_outputs(self.model, x, layers or self.nce_layers)
 
-    def forward(self, x): return self.model(x)
+# %% ../nbs/03_layers.ipynb #38faa44a
+def _outermost(down:nn.Module, sub:nn.Module, inner:int, outer:int) -> list:
+    "The outermost U-Net level: down, the levels below, up to the image, tanh (no norm, no skip)"
+    return [down, sub, nn.ReLU(True), nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1), nn.Tanh()]
 
-    def features(self, x, layers=None) -> list:
-        "Outputs of the layers `layers` (default `nce_layers`), running the network only as far as needed"
-        return layer_outputs(self.model, x, layers or self.nce_layers)
+def _innermost(down:nn.Module, inner:int, outer:int, nl, bias:bool) -> list:
+    "The innermost U-Net level: down to 1 x 1 and up again"
+    return [nn.LeakyReLU(0.2, True), down, nn.ReLU(True),
+            nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias), nl(outer)]
 
-# %% ../nbs/03_layers.ipynb #b8cd14fe
+# %% ../nbs/03_layers.ipynb #42cfe7a5
+def _middle(down:nn.Module, # the level's down-convolution
+            sub:nn.Module, # the levels below
+            inner:int, outer:int, # channels below, and of this level
+            nl, bias:bool, # the norm layer, and whether convolutions have biases
+            dropout:float) -> list:
+    "A middle U-Net level: down, norm, the levels below, up from the skip's doubled channels, norm"
+    layers = [nn.LeakyReLU(0.2, True), down, nl(inner), sub, nn.ReLU(True),
+              nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias), nl(outer)]
+    return layers + ([nn.Dropout(dropout)] if dropout else [])
+
+# %% ../nbs/03_layers.ipynb #cf67d3a3
 class UnetBlock(nn.Module):
     ("One level of the pix2pix U-Net: down, the `inner` levels, up, and the skip concatenation "
      "(not at the outermost level)")
-    def __init__(self, outer:int, inner:int, in_ch:int|None=None, sub:nn.Module|None=None, outermost:bool=False,
-                 innermost:bool=False, norm:str='batch', dropout:float=0.):
+    def __init__(self, outer:int, # channels in and out of this level
+                 inner:int, # channels of the level below
+                 in_ch:int|None=None, # input channels if not `outer` (the outermost level's image)
+                 sub:nn.Module|None=None, # the levels below (none at the innermost)
+                 outermost:bool=False, innermost:bool=False, # which level this is
+                 norm:str='batch', # see `norm_layer`
+                 dropout:float=0., # dropout after a middle level's up-convolution
+                ):
         super().__init__()
         self.outermost = outermost
         nl, bias = norm_layer(norm) or (lambda c: nn.Identity()), norm != 'batch'
         down = nn.Conv2d(in_ch or outer, inner, 4, 2, 1, bias=bias)
-        if outermost:
-            layers = [down, sub, nn.ReLU(True), nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1), nn.Tanh()]
-        elif innermost:
-            layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True),
-                      nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias), nl(outer)]
-        else:
-            layers = ([nn.LeakyReLU(0.2, True), down, nl(inner), sub, nn.ReLU(True),
-                       nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias), nl(outer)] +
-                      ([nn.Dropout(dropout)] if dropout else []))
+        if outermost: layers = _outermost(down, sub, inner, outer)
+        elif innermost: layers = _innermost(down, inner, outer, nl, bias)
+        else: layers = _middle(down, sub, inner, outer, nl, bias, dropout)
         self.model = nn.Sequential(*layers)
 
-    def forward(self, x): return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
+    def forward(self, x):
+        return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
 
-def UnetGenerator(ngf:int=64, num_downs:int=8, norm:str='batch', dropout:float=0.5, in_ch:int=3,
-                  out_ch:int=3) -> UnetBlock:
+# %% ../nbs/03_layers.ipynb #63915e75
+def UnetGenerator(ngf:int=64, # channels of the outermost level (x2, x4, x8 below)
+                  num_downs:int=8, # levels: input sizes divisible by 2**num_downs
+                  norm:str='batch', # see `norm_layer`
+                  dropout:float=0.5, # dropout of the innermost levels but the very last
+                  in_ch:int=3, out_ch:int=3) -> UnetBlock:
     "pix2pix U-Net: input sizes divisible by 2**`num_downs` (unet_256: 8 levels)"
     if num_downs < 5: raise ValueError('the U-Net needs num_downs >= 5')
     b = UnetBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
-    for _ in range(num_downs - 5): b = UnetBlock(ngf * 8, ngf * 8, sub=b, norm=norm, dropout=dropout)
+    for _ in range(num_downs - 5):
+        b = UnetBlock(ngf * 8, ngf * 8, sub=b, norm=norm, dropout=dropout)
     for m in (4, 2, 1): b = UnetBlock(ngf * m, ngf * m * 2, sub=b, norm=norm)
     return UnetBlock(out_ch, ngf, in_ch, sub=b, outermost=True, norm=norm)
 
 # %% ../nbs/03_layers.ipynb #89f58efa
 def spectral_norm_all(net:nn.Module) -> nn.Module:
-    "Wrap the weight of every (transposed) convolution and linear layer of `net` in spectral normalisation"
+    "Wrap the weight of every (transposed) convolution and linear layer of `net` in spectral norm"
     for m in list(net.modules()):
         if (isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and
             not nn.utils.parametrize.is_parametrized(m, 'weight')):

@@ -15,7 +15,7 @@ __all__ = ['to_uint8', 'psnr', 'ssim']
 
 # %% ../nbs/02a_measures.ipynb #ba83e8e7
 def to_uint8(x:torch.Tensor) -> np.ndarray:
-    "Images in [-1, 1], (B, 3, H, W) or (3, H, W), as 8-bit (B, H, W, 3) / (H, W, 3) arrays, rounded"
+    "Images in [-1, 1] (B, 3, H, W) or (3, H, W), as rounded 8-bit (B, H, W, 3) / (H, W, 3) arrays"
     x = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return x.movedim(-3, -1).numpy()
 
@@ -23,11 +23,13 @@ def to_uint8(x:torch.Tensor) -> np.ndarray:
 def psnr(fake:np.ndarray, # the generated 8-bit RGB image (H, W, 3)
          real:np.ndarray, # the real one
         ) -> float:
-    "PSNR of one 8-bit RGB image against its reference, in dB (scikit-image, data range 255; identical images: inf)"
-    with np.errstate(divide='ignore'): return float(peak_signal_noise_ratio(real, fake, data_range=255))
+    "PSNR of an 8-bit RGB image against its reference, dB (scikit-image, range 255; identical: inf)"
+    with np.errstate(divide='ignore'):
+        return float(peak_signal_noise_ratio(real, fake, data_range=255))
 
+# %% ../nbs/02a_measures.ipynb #ab666ad3
 def ssim(fake:np.ndarray, # the generated 8-bit RGB image (H, W, 3)
          real:np.ndarray, # the real one
         ) -> float:
-    "SSIM of one 8-bit RGB image against its reference (scikit-image: uniform 7x7 window, sample covariance, range 255)"
+    "SSIM of an 8-bit RGB image against its reference (scikit-image: 7x7 window, sample covariance)"
     return float(structural_similarity(real, fake, channel_axis=2, data_range=255))
