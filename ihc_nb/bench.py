@@ -228,7 +228,8 @@ def bench_pipeline(width:int=8192, height:int=6144, # the generated slide
     "On a generated slide, identity stainer: raw tile reads/s, raw encode-and-write tiles/s, `stain_slide` tiles/s"
     import tempfile, tifffile
     from ihc_nb.pyramid import write_pyramid
-    from ihc_nb.wsi import open_job, stain_slide, synthetic_slide
+    from ihc_nb.synth import synthetic_slide
+    from ihc_nb.wsi import open_job, stain_slide
     workers = workers or min(8, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(dir=work) as d:
         d = Path(d); src = synthetic_slide(d/'he.tif', width, height); (d/'out').mkdir()

@@ -19,13 +19,13 @@ from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
 from .files import save_png
+from .pyramid import write_pyramid
 from .settings import user_errors
+from .tissue import EXPRESSION, LEVELS, Section, adjacent_section, section, smooth_field
 
 # %% auto #0
-__all__ = ['RUIFROK', 'LEVELS', 'EXPRESSION', 'beer_lambert', 'jitter_stains', 'scan', 'smooth_field', 'fibre_texture', 'Section',
-           'tissue_fields', 'tumour_nuclei', 'stromal_nuclei', 'cat_nuclei', 'draw_ellipses', 'express', 'membrane_dab',
-           'section', 'stain_maps', 'he_stains', 'ihc_stains', 'adjacent_section', 'SynthPair', 'synth_pair',
-           'synth_plan', 'make_synthetic', 'ihc_synth']
+__all__ = ['RUIFROK', 'beer_lambert', 'jitter_stains', 'scan', 'draw_ellipses', 'membrane_dab', 'stain_maps', 'he_stains',
+           'ihc_stains', 'SynthPair', 'synth_pair', 'synth_plan', 'make_synthetic', 'ihc_synth', 'synthetic_slide']
 
 # %% ../nbs/01_synth.ipynb #83c5c68e
 RUIFROK = dict(H=(0.650, 0.704, 0.286), E=(0.072, 0.990, 0.105), DAB=(0.268, 0.570, 0.776))
@@ -35,7 +35,8 @@ def beer_lambert(conc:dict, # stain name -> concentration map (H, W)
                  i0=255.,   # incident light, scalar or per channel
                 ) -> np.ndarray:
     "RGB intensities (float, 0..i0) transmitted through the stains"
-    od = sum(np.asarray(c, np.float32)[..., None] * np.asarray(vecs[k], np.float32) for k, c in conc.items())
+    od = sum(np.asarray(c, np.float32)[..., None] * np.asarray(vecs[k], np.float32)
+             for k, c in conc.items())
     return np.asarray(i0, np.float32) * 10.0 ** (-od)
 
 # %% ../nbs/01_synth.ipynb #05cf153c
@@ -49,225 +50,78 @@ def jitter_stains(rng:np.random.Generator, # the random generator
         out[k] = v / np.linalg.norm(v)
     return out
 
+# %% ../nbs/01_synth.ipynb #ef902cb1
 def scan(rng:np.random.Generator, # the random generator
          rgb:np.ndarray, # the rendered image (H, W, 3), float grey levels
          blur:float, # Gaussian blur sigma, px
          noise:float, # sensor noise sd, grey levels
         ) -> np.ndarray:
-    "What the scanner writes: optical blur (Gaussian, `blur` px), sensor noise (`noise` grey levels), 8 bits"
+    "What the scanner writes: Gaussian blur (`blur` px), sensor noise (`noise` grey levels), 8 bits"
     out = ndi.gaussian_filter(rgb, (blur, blur, 0)) + rng.normal(0, noise, rgb.shape)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 # %% ../nbs/01_synth.ipynb #f5c5e220
-def smooth_field(rng:np.random.Generator, # the random generator
-                 shape:tuple, # (H, W) of the field
-                 sigma:float, # correlation length, px
-                ) -> np.ndarray:
-    "Zero-mean, unit-variance random field with correlation length `sigma` pixels"
-    f = max(1, int(sigma // 4))
-    small = ndi.gaussian_filter(rng.standard_normal((shape[0] // f + 4, shape[1] // f + 4)), sigma / f, mode='wrap')
-    big = ndi.zoom(small, f, order=1)[:shape[0], :shape[1]] if f > 1 else small[:shape[0], :shape[1]]
-    return ((big - big.mean()) / (big.std() + 1e-8)).astype(np.float32)
+def _draw_ellipse(out:np.ndarray, # the map drawn into, in place
+                  x, y, a, b, t, v, # the centre and semi-axes, px, the angle of `a`, the value inside
+                 ):
+    "Draw one soft-edged ellipse into `out` in its bounding box; overlaps keep the larger value"
+    (h, w), r = out.shape, int(a) + 2
+    x0, x1 = max(int(x) - r, 0), min(int(x) + r + 1, w)
+    y0, y1 = max(int(y) - r, 0), min(int(y) + r + 1, h)
+    if x0 >= x1 or y0 >= y1: return
+    dy, dx = np.arange(y0, y1)[:, None] + 0.5 - y, np.arange(x0, x1)[None] + 0.5 - x
+    c, s = np.cos(t), np.sin(t)
+    q = np.sqrt(((dx * c + dy * s) / a)**2 + ((dy * c - dx * s) / b)**2)
+    np.maximum(out[y0:y1, x0:x1], v * np.clip((1 - q) * b + 0.5, 0, 1), out=out[y0:y1, x0:x1])
 
-# %% ../nbs/01_synth.ipynb #1842d3a9
-def fibre_texture(rng:np.random.Generator, # the random generator
-                  theta:np.ndarray, # the fibre angle field (H, W), radians
-                  along:float, # fibre length, px
-                  across:float, # fibre thickness, px
-                  wave:float, # bending amplitude, px
-                 ) -> np.ndarray:
-    ("Unit-variance fibre texture following the angle field `theta`: fibres `along` px long, `across` px thick, "
-     "bent by `wave` px")
-    shape = theta.shape
-    ky, kx = np.meshgrid(np.fft.fftfreq(shape[0]), np.fft.fftfreq(shape[1]), indexing='ij')
-    F = np.fft.fft2(rng.standard_normal(shape))
-    out, wsum = np.zeros(shape), np.zeros(shape)
-    for t in float(np.median(theta)) + np.arange(4) * np.pi / 4:
-        ka, kc = kx * np.cos(t) + ky * np.sin(t), -kx * np.sin(t) + ky * np.cos(t)
-        tex = np.fft.ifft2(F * np.exp(-2 * np.pi**2 * (along**2 * ka**2 + across**2 * kc**2))).real
-        wk = np.cos(theta - t)**8
-        out += wk * tex / (tex.std() + 1e-8); wsum += wk
-    yy, xx = np.mgrid[:shape[0], :shape[1]].astype(np.float32)
-    bend = wave * smooth_field(rng, shape, 3 * wave)
-    out = ndi.map_coordinates(out / (wsum + 1e-8), [yy + bend, xx - bend], order=1, mode='wrap')
-    return ((out - out.mean()) / (out.std() + 1e-8)).astype(np.float32)
-
-# %% ../nbs/01_synth.ipynb #6b7ac6c1
-@dataclass
-class Section:
-    "The geometry of one tissue section"
-    # smooth fields (H, W): tissue, epi, fat, lumen, het (expression), theta (fibre angle), fib (fibres)
-    fields: dict
-    thr: dict             # thresholds turning fields into regions
-    # per nucleus: x, y, a, b (semi-axes, px), ang, dark, kind (0 tumour, 1 stromal, 2 lymphocyte);
-    # tumour expression: pos, inten, comp, phase
-    nuc: dict
-    fat_pts: np.ndarray   # adipocyte centres (N, 2) as x, y
-
-    def masks(self) -> dict:
-        "Boolean regions: tissue, epi (epithelium without lumens), lumen, fat, stroma"
-        f, t = self.fields, self.thr
-        tissue = f['tissue'] > t['tissue']
-        epi = tissue & (f['epi'] > t['epi'])
-        lumen = epi & (f['lumen'] > t['lumen'])
-        fat = tissue & ~epi & (f['fat'] > t['fat'])
-        return dict(tissue=tissue, epi=epi & ~lumen, lumen=lumen, fat=fat, stroma=tissue & ~epi & ~fat)
-
-# %% ../nbs/01_synth.ipynb #99ce1f22
-def _thr(x, frac): return np.quantile(x, 1 - frac) if frac > 0 else np.inf
-
-def tissue_fields(rng:np.random.Generator, # the random generator
-                  size:int, # patch size, px
-                  level:int, # HER2 level 0..3
-                  um:float, # pixels per micron
-                 ) -> tuple[dict, dict]:
-    "Random fields and thresholds of a `size` px patch at HER2 `level`; `um` is pixels per micron"
-    shape = (size, size)
-    fields = dict(tissue=smooth_field(rng, shape, 60 * um), epi=smooth_field(rng, shape, 25 * um),
-                  fat=smooth_field(rng, shape, 45 * um), lumen=smooth_field(rng, shape, 8 * um),
-                  het=smooth_field(rng, shape, 40 * um))
-    fields['theta'] = (rng.uniform(0, np.pi) + 0.9 * smooth_field(rng, shape, 50 * um)).astype(np.float32)
-    fields['fib'] = fibre_texture(rng, fields['theta'], 12 * um, 1.6 * um, 3 * um)
-    glass = rng.uniform(0, 0.15) if rng.random() < 0.6 else 0.0
-    epi = rng.uniform(0.1, 0.45) + 0.04 * level
-    fat = rng.uniform(0.05, 0.4) if rng.random() < 0.5 else 0.0
-    thr = dict(tissue=np.quantile(fields['tissue'], glass) if glass > 0 else -np.inf, epi=_thr(fields['epi'], epi),
-               fat=_thr(fields['fat'], fat / (1 - epi)), lumen=_thr(fields['lumen'], rng.uniform(0.0, 0.12)))
-    return fields, thr
-
-# %% ../nbs/01_synth.ipynb #295b24dc
-def _poisson(rng, shape, density):
-    n = rng.poisson(density * shape[0] * shape[1])
-    return np.c_[rng.uniform(0, shape[1], n), rng.uniform(0, shape[0], n)]
-
-def _at(a, x, y):
-    "Values of the map `a` at points `x`, `y` (clipped to the map)"
-    return a[np.clip(np.asarray(y).astype(int), 0, a.shape[0] - 1),
-             np.clip(np.asarray(x).astype(int), 0, a.shape[1] - 1)]
-
-def tumour_nuclei(rng:np.random.Generator, # the random generator
-                  epi:np.ndarray, # the epithelium mask (H, W)
-                  level:int, # HER2 level 0..3
-                  um:float, # pixels per micron
-                  n:int|None=None, # that many new nuclei at random places; None: fill `epi`
-                 ) -> dict:
-    "Tumour nuclei filling the mask `epi` on a jittered hex grid; or, with `n`, `n` new ones at random places"
-    s = (12.5 - 0.9 * level) * um
-    if n is None:
-        h, w = epi.shape
-        rows = [np.c_[np.arange(-s, w + s, s) + (i % 2) * s / 2, np.full(len(np.arange(-s, w + s, s)), y)]
-                for i, y in enumerate(np.arange(-s, h + s, s * np.sqrt(3) / 2))]
-        pts = np.concatenate(rows) + rng.normal(0, 0.18 * s, (sum(map(len, rows)), 2))
-    else:
-        cand = np.argwhere(epi)[:, ::-1]
-        pts = cand[rng.integers(0, len(cand), n)] + rng.uniform(0, 1, (n, 2)) if len(cand) else np.zeros((0, 2))
-    pts = pts[_at(epi, pts[:, 0], pts[:, 1]) & (rng.random(len(pts)) > 0.05)] if len(pts) else pts
-    k = len(pts)
-    a = np.clip(rng.normal(2.8 + 0.3 * level, 0.25 + 0.15 * level, k), 1.8, 7.0) * um
-    b = a * np.clip(1 - np.abs(rng.normal(0, 0.12 + 0.05 * level, k)), 0.45, 1)
-    return dict(x=pts[:, 0], y=pts[:, 1], a=a, b=b, ang=rng.uniform(0, np.pi, k),
-                dark=rng.uniform(0.6, 0.9, k) * (1 + 0.05 * level), kind=np.zeros(k, int))
-
-def stromal_nuclei(rng:np.random.Generator, # the random generator
-                   masks:dict, # the regions of `Section.masks`
-                   theta:np.ndarray, # the fibre angle field (H, W), radians
-                   um:float, # pixels per micron
-                  ) -> dict:
-    "Fibroblast nuclei (spindles along the fibres) in stroma and lymphocytes (small, round, dark) in tissue"
-    s = _poisson(rng, theta.shape, 1 / (28 * um)**2); s = s[_at(masks['stroma'], s[:, 0], s[:, 1])]
-    l = _poisson(rng, theta.shape, 1 / (70 * um)**2); l = l[_at(masks['tissue'] & ~masks['lumen'], l[:, 0], l[:, 1])]
-    ks, kl = len(s), len(l)
-    return dict(x=np.r_[s[:, 0], l[:, 0]], y=np.r_[s[:, 1], l[:, 1]],
-                a=np.r_[rng.uniform(3.5, 6, ks) * um, rng.uniform(1.9, 2.5, kl) * um],
-                b=np.r_[rng.uniform(1.0, 1.6, ks) * um, rng.uniform(1.7, 2.3, kl) * um],
-                ang=np.r_[_at(theta, s[:, 0], s[:, 1]) + rng.normal(0, 0.2, ks), rng.uniform(0, np.pi, kl)],
-                dark=np.r_[rng.uniform(0.6, 0.9, ks), rng.uniform(0.95, 1.15, kl)],
-                kind=np.r_[np.ones(ks, int), np.full(kl, 2)])
-
-def cat_nuclei(*ds:dict) -> dict:
-    "Concatenate nucleus tables with the same keys"
-    return {k: np.concatenate([d[k] for d in ds]) for k in ds[0]}
-
-# %% ../nbs/01_synth.ipynb #734de427
+# %% ../nbs/01_synth.ipynb #12be8bd0
 def draw_ellipses(shape:tuple, # (H, W) of the map
                   nuc:dict, # nucleus table: x, y, a, b, ang
                   values, # the value of each ellipse
                  ) -> np.ndarray:
-    "A map with one filled ellipse per nucleus of `nuc` at its value in `values`; overlaps keep the max"
+    "One filled ellipse per nucleus of `nuc`, at its value in `values`; overlaps keep the max"
     out = np.zeros(shape, np.float32)
-    h, w = shape
     for x, y, a, b, t, v in zip(nuc['x'], nuc['y'], nuc['a'], nuc['b'], nuc['ang'], values):
-        r = int(a) + 2
-        x0, x1, y0, y1 = max(int(x) - r, 0), min(int(x) + r + 1, w), max(int(y) - r, 0), min(int(y) + r + 1, h)
-        if x0 >= x1 or y0 >= y1: continue
-        dy, dx = np.arange(y0, y1)[:, None] + 0.5 - y, np.arange(x0, x1)[None] + 0.5 - x
-        c, s = np.cos(t), np.sin(t)
-        q = np.sqrt(((dx * c + dy * s) / a)**2 + ((dy * c - dx * s) / b)**2)
-        np.maximum(out[y0:y1, x0:x1], v * np.clip((1 - q) * b + 0.5, 0, 1), out=out[y0:y1, x0:x1])
+        _draw_ellipse(out, x, y, a, b, t, v)
     return out
 
-# %% ../nbs/01_synth.ipynb #e64cd85a
-LEVELS = ('0', '1+', '2+', '3+')
-
-# level: ((positive fraction range), intensity, (completeness range))
-EXPRESSION = {0: ((0.0, 0.08), 0.12, (0.2, 0.5)),
-              1: ((0.3, 0.7), 0.4, (0.3, 0.6)),
-              2: ((0.55, 0.9), 0.75, (0.75, 1.0)),
-              3: ((0.85, 1.0), 1.25, (1.0, 1.0))}
-
-def express(rng:np.random.Generator, # the random generator
-            nuc:dict, # nucleus table, changed in place
-            het:np.ndarray, # the heterogeneity field (H, W)
-            level:int, # HER2 level 0..3
-           ):
-    "Draw the HER2 membrane expression of the tumour cells in `nuc` (in place): pos, inten, comp, phase"
-    (f0, f1), inten, (c0, c1) = EXPRESSION[level]
-    k = len(nuc['x'])
-    for key in ('pos', 'inten', 'comp', 'phase'): nuc[key] = np.zeros(k)
-    t = nuc['kind'] == 0
-    n = int(t.sum())
-    frac = np.clip(rng.uniform(f0, f1), 0.005, 0.995)
-    logit = np.log(frac / (1 - frac))   # heterogeneity acts on the log-odds, so rare stays rare
-    nuc['pos'][t] = rng.random(n) < 1 / (1 + np.exp(-(logit + 0.8 * _at(het, nuc['x'][t], nuc['y'][t]))))
-    nuc['inten'][t] = inten * rng.uniform(0.7, 1.3, n)
-    nuc['comp'][t] = rng.uniform(c0, c1, n)
-    nuc['phase'][t] = rng.uniform(0, 2 * np.pi, n)
-
 # %% ../nbs/01_synth.ipynb #b5c9a91d
+def _membranes(nuc:dict, t:np.ndarray, # nucleus table, and the indices of its tumour nuclei
+               epi:np.ndarray, pix:np.ndarray, # the epithelium mask (H, W), and its pixels as (row, column)
+               um:float, # pixels per micron
+              ) -> tuple[np.ndarray, np.ndarray]:
+    "(each pixel's cell, how much membrane it is): between two nuclei, or at the nest's border"
+    d, i = cKDTree(np.c_[nuc['x'][t], nuc['y'][t]]).query(pix[:, ::-1] + 0.5, k=2)
+    cell, w = t[i[:, 0]], 1.4 * um
+    border = ndi.distance_transform_edt(epi)[pix[:, 0], pix[:, 1]]
+    between, edge = np.exp(-((d[:, 1] - d[:, 0]) / w)**2), np.exp(-(border / w)**2)
+    m = np.maximum(between, edge) * (d[:, 0] < 9 * um)
+    return cell, m
+
+def _stained_arc(nuc:dict, cell:np.ndarray, pix:np.ndarray) -> np.ndarray:
+    "Whether each pixel of `pix` lies on the stained arc of the membrane of its `cell`"
+    phi = np.arctan2(pix[:, 0] + 0.5 - nuc['y'][cell], pix[:, 1] + 0.5 - nuc['x'][cell])
+    return ((phi - nuc['phase'][cell]) % (2 * np.pi)) < 2 * np.pi * nuc['comp'][cell] + 1e-6
+
+# %% ../nbs/01_synth.ipynb #d5fc8409
 def membrane_dab(nuc:dict, # nucleus table with expression (`express`)
                  epi:np.ndarray, # the epithelium mask (H, W)
                  um:float, # pixels per micron
                 ) -> np.ndarray:
     "DAB concentration on the membranes of the tumour cells of `nuc` inside the mask `epi`"
-    dab = np.zeros(epi.shape, np.float32)
-    t = np.flatnonzero(nuc['kind'] == 0)
+    dab, t = np.zeros(epi.shape, np.float32), np.flatnonzero(nuc['kind'] == 0)
     if len(t) < 2: return dab
     pix = np.argwhere(epi)
-    d, i = cKDTree(np.c_[nuc['x'][t], nuc['y'][t]]).query(pix[:, ::-1] + 0.5, k=2)
-    cell, w = t[i[:, 0]], 1.4 * um
-    border = ndi.distance_transform_edt(epi)[pix[:, 0], pix[:, 1]]
-    m = np.maximum(np.exp(-((d[:, 1] - d[:, 0]) / w)**2), np.exp(-(border / w)**2)) * (d[:, 0] < 9 * um)
-    phi = np.arctan2(pix[:, 0] + 0.5 - nuc['y'][cell], pix[:, 1] + 0.5 - nuc['x'][cell])
-    arc = ((phi - nuc['phase'][cell]) % (2 * np.pi)) < 2 * np.pi * nuc['comp'][cell] + 1e-6
-    dab[pix[:, 0], pix[:, 1]] = nuc['pos'][cell] * nuc['inten'][cell] * (m * arc + 0.25 * (nuc['inten'][cell] > 0.5))
+    cell, m = _membranes(nuc, t, epi, pix, um)
+    arc, inten = _stained_arc(nuc, cell, pix), nuc['inten'][cell]
+    dab[pix[:, 0], pix[:, 1]] = nuc['pos'][cell] * inten * (m * arc + 0.25 * (inten > 0.5))
     return dab
 
 # %% ../nbs/01_synth.ipynb #7f603160
-def section(rng:np.random.Generator, # the random generator
-            size:int, # patch size, px
-            level:int, # HER2 level 0..3
-            um:float, # pixels per micron
-           ) -> Section:
-    "A random tissue section of `size` px at HER2 `level`"
-    fields, thr = tissue_fields(rng, size, level, um)
-    sec = Section(fields, thr, {}, np.zeros((0, 2)))
-    m = sec.masks()
-    sec.nuc = cat_nuclei(tumour_nuclei(rng, m['epi'], level, um), stromal_nuclei(rng, m, fields['theta'], um))
-    express(rng, sec.nuc, fields['het'], level)
-    sec.fat_pts = _poisson(rng, (size, size), 1 / (55 * um)**2)
-    return sec
-
-def _fat_walls(pts, fat, um):
+def _fat_walls(pts, # fat-cell centres (N, 2) as x, y
+               fat, # the fat mask (H, W)
+               um):
+    "The walls between fat cells inside the mask `fat`"
     out = np.zeros(fat.shape, np.float32)
     if len(pts) < 2 or not fat.any(): return out
     pix = np.argwhere(fat)
@@ -275,73 +129,105 @@ def _fat_walls(pts, fat, um):
     out[pix[:, 0], pix[:, 1]] = np.exp(-((d[:, 1] - d[:, 0]) / (0.8 * um))**2)
     return out
 
+# %% ../nbs/01_synth.ipynb #a00af8e1
+def _chromatin(rng:np.random.Generator, shape:tuple) -> np.ndarray:
+    "A texture between 0.75 and 1.25 modulating the hematoxylin of nuclei"
+    return ndi.gaussian_filter(0.75 + 0.5 / (1 + np.exp(-2 * rng.standard_normal(shape))), 0.5)
+
 def stain_maps(rng:np.random.Generator, # the random generator
                sec:Section, # the section
                um:float, # pixels per micron
               ) -> dict:
-    ("Concentration maps of a section: nuclei (with chromatin texture), epithelium, stroma fibres, fat walls, "
-     "membrane DAB, tissue")
-    m = sec.masks()
-    shape = m['tissue'].shape
-    chromatin = ndi.gaussian_filter(0.75 + 0.5 / (1 + np.exp(-2 * rng.standard_normal(shape))), 0.5)
-    return dict(nuclei=draw_ellipses(shape, sec.nuc, sec.nuc['dark']) * chromatin, epi=m['epi'].astype(np.float32),
-                stroma=m['stroma'] / (1 + np.exp(-1.5 * sec.fields['fib'])), stroma_mask=m['stroma'].astype(np.float32),
-                fat=_fat_walls(sec.fat_pts, m['fat'], um), dab=membrane_dab(sec.nuc, m['epi'], um),
-                tissue=m['tissue'].astype(np.float32))
+    "Concentration maps of a section: nuclei (chromatin), epithelium, stroma fibres, fat walls, DAB"
+    m, shape = sec.masks(), sec.fields['tissue'].shape
+    return dict(nuclei=draw_ellipses(shape, sec.nuc, sec.nuc['dark']) * _chromatin(rng, shape),
+                epi=m['epi'].astype(np.float32),
+                stroma=m['stroma'] / (1 + np.exp(-1.5 * sec.fields['fib'])),
+                stroma_mask=m['stroma'].astype(np.float32),
+                fat=_fat_walls(sec.fat_pts, m['fat'], um),
+                dab=membrane_dab(sec.nuc, m['epi'], um), tissue=m['tissue'].astype(np.float32))
 
+# %% ../nbs/01_synth.ipynb #a5c68d9a
 def he_stains(mp:dict, # stain maps (`stain_maps`)
               k:dict, # per-image stain gains
              ) -> dict:
     "H&E concentrations from stain maps `mp` and per-image gains `k`"
-    return dict(H=k['H'] * (mp['nuclei'] + 0.1 * mp['epi'] + 0.08 * mp['stroma'] + 0.08 * mp['fat']),
-                E=k['E'] * (0.25 * mp['stroma_mask'] + 0.55 * mp['stroma'] + 0.4 * mp['epi'] + 0.5 * mp['fat']
-                            + 0.1 * (mp['nuclei'] > 0.3)))
+    return dict(H=k['H'] * (mp['nuclei'] + 0.1 * mp['epi'] + 0.08 * mp['stroma']
+                            + 0.08 * mp['fat']),
+                E=k['E'] * (0.25 * mp['stroma_mask'] + 0.55 * mp['stroma'] + 0.4 * mp['epi']
+                            + 0.5 * mp['fat'] + 0.1 * (mp['nuclei'] > 0.3)))
 
 def ihc_stains(mp:dict, # stain maps (`stain_maps`)
                k:dict, # per-image stain gains
               ) -> dict:
-    "IHC (hematoxylin counterstain + DAB) concentrations from stain maps `mp` and per-image gains `k`"
+    "IHC (hematoxylin counterstain + DAB) concentrations from stain maps `mp` and gains `k`"
     return dict(H=k['Hc'] * (mp['nuclei'] + 0.02 * mp['epi'] + 0.1 * mp['fat']),
                 DAB=k['DAB'] * mp['dab'] + 0.05 * mp['stroma'] + 0.03 * mp['tissue'])
-
-# %% ../nbs/01_synth.ipynb #6825b358
-def adjacent_section(rng:np.random.Generator, # the random generator
-                     sec:Section, # the section cut before
-                     level:int, # HER2 level 0..3
-                     um:float, # pixels per micron
-                     shift:float=4., # largest shift, µm
-                     elastic:float=2.5, # amplitude of the elastic deformation, µm
-                     turnover:float=0.12, # fraction of the nuclei replaced
-                    ) -> tuple[Section, dict]:
-    ("The next section: `sec` shifted (up to `shift` µm), deformed (`elastic` µm), "
-     "with `turnover` of its nuclei replaced")
-    shape = sec.fields['tissue'].shape
-    sh = rng.uniform(-shift, shift, 2) * um
-    dx = sh[0] + elastic * um * smooth_field(rng, shape, 40 * um)
-    dy = sh[1] + elastic * um * smooth_field(rng, shape, 40 * um)
-    yy, xx = np.mgrid[:shape[0], :shape[1]].astype(np.float32)
-    fields = {k: ndi.map_coordinates(v, [yy - dy, xx - dx], order=1, mode='reflect') for k, v in sec.fields.items()}
-    nuc = {k: v.copy() for k, v in sec.nuc.items()}
-    nuc['x'], nuc['y'] = nuc['x'] + _at(dx, nuc['x'], nuc['y']), nuc['y'] + _at(dy, nuc['x'], nuc['y'])
-    keep = rng.random(len(nuc['x'])) > turnover
-    fx, fy = sec.fat_pts[:, 0], sec.fat_pts[:, 1]
-    adj = Section(fields, sec.thr, {k: v[keep] for k, v in nuc.items()},
-                  np.c_[fx + _at(dx, fx, fy), fy + _at(dy, fx, fy)])
-    new = tumour_nuclei(rng, adj.masks()['epi'], level, um, n=int(turnover * (sec.nuc['kind'] == 0).sum()))
-    express(rng, new, fields['het'], level)
-    adj.nuc = cat_nuclei(adj.nuc, new)
-    return adj, dict(shift_x=float(sh[0]), shift_y=float(sh[1]))
 
 # %% ../nbs/01_synth.ipynb #dcb7c4ec
 @dataclass
 class SynthPair:
-    ("One generated pair: H&E, IHC of the adjacent section, oracle IHC of the same section (uint8 H x W x 3), "
-     "and how it was made")
+    "A generated pair: H&E, adjacent section's IHC, same section's oracle IHC (uint8), its making"
     he: np.ndarray
     ihc: np.ndarray
     oracle: np.ndarray
     meta: dict
 
+def _draw_level(rng:np.random.Generator, level:int|None) -> int:
+    "`level`, checked, or one drawn from `rng` if None"
+    level = int(rng.integers(0, 4)) if level is None else int(level)
+    if level not in EXPRESSION:
+        raise ValueError(f'level must be 0, 1, 2 or 3 (for 0, 1+, 2+, 3+), not {level}')
+    return level
+
+# %% ../nbs/01_synth.ipynb #66669069
+def _imaging(rng:np.random.Generator) -> dict:
+    "A pair's stain vectors and gains `k`, light `i0` of H&E and IHC, the scanner's `blur` and `noise`"
+    vecs = jitter_stains(rng)
+    k = dict(H=rng.uniform(0.65, 1.0), E=rng.uniform(0.2, 0.45), Hc=rng.uniform(0.3, 0.5),
+             DAB=rng.uniform(0.6, 1.0))
+    i0_he = rng.uniform(225, 250) + rng.normal(0, 3, 3)
+    i0_ihc = rng.uniform(228, 250) + rng.normal(0, 3, 3)
+    blur, noise = rng.uniform(0.3, 0.8), rng.uniform(1, 3)
+    return dict(vecs=vecs, k=k, i0=dict(he=i0_he, ihc=i0_ihc), blur=blur, noise=noise)
+
+def _render(rng:np.random.Generator, maps:dict, kind:str, im:dict) -> np.ndarray:
+    "The scanned 8-bit image of stain `maps` stained as `kind` ('he' or 'ihc'), with imaging `im`"
+    conc = (he_stains if kind == 'he' else ihc_stains)(maps, im['k'])
+    return scan(rng, beer_lambert(conc, im['vecs'], im['i0'][kind]), im['blur'], im['noise'])
+
+# %% ../nbs/01_synth.ipynb #cf6d4fc6
+def _composition(sec:Section) -> dict:
+    "The fractions of epithelium, fat and glass of section `sec`, its tumour cells and how many are positive"
+    m, t = sec.masks(), sec.nuc['kind'] == 0
+    return dict(epithelium=round(float(m['epi'].mean()), 4), fat=round(float(m['fat'].mean()), 4),
+                glass=round(float(1 - m['tissue'].mean()), 4), tumour_cells=int(t.sum()),
+                positive_fraction=round(float(sec.nuc['pos'][t].mean()) if t.any() else 0., 4))
+
+# %% ../nbs/01_synth.ipynb #9dfe7287
+def _pair_meta(level:int, size:int, mpp:float, # the pair's level, size and scale
+               im:dict, # its imaging (`_imaging`)
+               moved:dict, # the shift of its adjacent section
+               sec:Section) -> dict:
+    "The record of a pair: level, size, stains, scanner, shift, and the tissue's composition"
+    return dict(level=LEVELS[level], size=size, mpp=mpp,
+                **{f'k_{n}': round(float(v), 4) for n, v in im['k'].items()},
+                **{f'{n}_vec': ';'.join(f'{x:.4f}' for x in v) for n, v in im['vecs'].items()},
+                blur=round(im['blur'], 4), noise=round(im['noise'], 4),
+                **{n: round(v, 3) for n, v in moved.items()}, **_composition(sec))
+
+# %% ../nbs/01_synth.ipynb #1c5a1c8b
+def _render_pair(rng:np.random.Generator, # the pair's random generator
+                 sec:Section, level:int, um:float, # the section, its level, pixels per micron
+                 im:dict, # the pair's imaging (`_imaging`)
+                ) -> tuple:
+    "(H&E, IHC, oracle IHC, shift of the adjacent section) of section `sec`"
+    maps = stain_maps(rng, sec, um)
+    he, oracle = _render(rng, maps, 'he', im), _render(rng, maps, 'ihc', im)
+    adj, moved = adjacent_section(rng, sec, level, um)
+    return he, _render(rng, stain_maps(rng, adj, um), 'ihc', im), oracle, moved
+
+# %% ../nbs/01_synth.ipynb #b83f542b
 def synth_pair(seed:int|list, # seed of the pair (an int or a list of ints)
                size:int=256,  # patch size in pixels
                level:int|None=None, # HER2 level 0..3; None: drawn from the seed
@@ -349,79 +235,99 @@ def synth_pair(seed:int|list, # seed of the pair (an int or a list of ints)
               ) -> SynthPair:
     "Render one synthetic H&E / IHC pair, deterministic for `seed`"
     rng = np.random.default_rng(seed)
-    level = int(rng.integers(0, 4)) if level is None else int(level)
-    if level not in EXPRESSION: raise ValueError(f'level must be 0, 1, 2 or 3 (for 0, 1+, 2+, 3+), not {level}')
-    um = 1 / mpp
+    level, um = _draw_level(rng, level), 1 / mpp
     sec = section(rng, size, level, um)
-    vecs = jitter_stains(rng)
-    k = dict(H=rng.uniform(0.65, 1.0), E=rng.uniform(0.2, 0.45), Hc=rng.uniform(0.3, 0.5), DAB=rng.uniform(0.6, 1.0))
-    i0_he, i0_ihc = rng.uniform(225, 250) + rng.normal(0, 3, 3), rng.uniform(228, 250) + rng.normal(0, 3, 3)
-    blur, noise = rng.uniform(0.3, 0.8), rng.uniform(1, 3)
-    maps = stain_maps(rng, sec, um)
-    he = scan(rng, beer_lambert(he_stains(maps, k), vecs, i0_he), blur, noise)
-    oracle = scan(rng, beer_lambert(ihc_stains(maps, k), vecs, i0_ihc), blur, noise)
-    adj, moved = adjacent_section(rng, sec, level, um)
-    ihc = scan(rng, beer_lambert(ihc_stains(stain_maps(rng, adj, um), k), vecs, i0_ihc), blur, noise)
-    m, t = sec.masks(), sec.nuc['kind'] == 0
-    meta = dict(level=LEVELS[level], size=size, mpp=mpp, **{f'k_{n}': round(float(v), 4) for n, v in k.items()},
-                **{f'{n}_vec': ';'.join(f'{x:.4f}' for x in v) for n, v in vecs.items()},
-                blur=round(blur, 4), noise=round(noise, 4), **{n: round(v, 3) for n, v in moved.items()},
-                epithelium=round(float(m['epi'].mean()), 4), fat=round(float(m['fat'].mean()), 4),
-                glass=round(float(1 - m['tissue'].mean()), 4), tumour_cells=int(t.sum()),
-                positive_fraction=round(float(sec.nuc['pos'][t].mean()) if t.any() else 0., 4))
-    return SynthPair(he, ihc, oracle, meta)
+    im = _imaging(rng)
+    he, ihc, oracle, moved = _render_pair(rng, sec, level, um, im)
+    return SynthPair(he, ihc, oracle, _pair_meta(level, size, mpp, im, moved, sec))
 
 # %% ../nbs/01_synth.ipynb #4aa5b156
-def _write_pair(item, out, size, mpp):
-    i, split, level, seed = item
-    p = synth_pair([seed, i], size, level, mpp)
-    name = f'{i:05d}_{split}_{LEVELS[level]}.png'
-    for kind, im in (('HE', p.he), ('IHC', p.ihc), ('IHC_oracle', p.oracle)): save_png(im, out/kind/split/name)
-    return dict(name=name, index=i, split=split, seed=f'{seed},{i}', **p.meta)
+def _balanced_levels(rng:np.random.Generator, n:int) -> np.ndarray:
+    "`n` HER2 levels, each as often as the others (to one), in random order"
+    levels = np.empty(n, int)
+    levels[rng.permutation(n)] = np.arange(n) % 4
+    return levels
 
+def _test_split(rng:np.random.Generator, levels:np.ndarray, test_frac:float) -> np.ndarray:
+    "'train' or 'test' for each of `levels`: the test pairs taken from the levels in turn"
+    n = len(levels)
+    split = np.full(n, 'train', dtype=object)
+    by_level = [list(rng.permutation(np.flatnonzero(levels == l))) for l in range(4)]
+    padded = [q + [None] * (n - len(q)) for q in by_level]
+    round_robin = [i for row in zip(*padded) for i in row if i is not None]
+    split[round_robin[:int(round(n * test_frac))]] = 'test'
+    return split
+
+# %% ../nbs/01_synth.ipynb #1fd3d915
 def synth_plan(n:int, # number of pairs
                seed:int=0, # dataset seed
                test_frac:float=0.2, # fraction of pairs in the test split
               ) -> list[tuple]:
-    "(index, split, level, seed) of each of `n` pairs: balanced levels, a level-stratified test split"
+    "(index, split, level, seed) of `n` pairs: balanced levels, a level-stratified test split"
     rng = np.random.default_rng(seed)
-    levels = np.empty(n, int); levels[rng.permutation(n)] = np.arange(n) % 4
-    split = np.full(n, 'train', dtype=object)
-    by_level = [list(rng.permutation(np.flatnonzero(levels == l))) for l in range(4)]
-    round_robin = [i for row in zip(*[q + [None] * (n - len(q)) for q in by_level]) for i in row if i is not None]
-    split[round_robin[:int(round(n * test_frac))]] = 'test'
+    levels = _balanced_levels(rng, n)
+    split = _test_split(rng, levels, test_frac)
     return [(i, split[i], int(levels[i]), seed) for i in range(n)]
 
 # %% ../nbs/01_synth.ipynb #bd0d5543
+def _write_pair(item:tuple, # (index, split, level, seed) of `synth_plan`
+                out:Path, # the dataset folder
+                size:int, mpp:float):
+    "Render pair `item` into `out` (HE/, IHC/, IHC_oracle/); its row of `meta.csv`"
+    i, split, level, seed = item
+    p = synth_pair([seed, i], size, level, mpp)
+    name = f'{i:05d}_{split}_{LEVELS[level]}.png'
+    for kind, im in (('HE', p.he), ('IHC', p.ihc), ('IHC_oracle', p.oracle)):
+        save_png(im, out/kind/split/name)
+    return dict(name=name, index=i, split=split, seed=f'{seed},{i}', **p.meta)
+
+# %% ../nbs/01_synth.ipynb #c79dac1f
 def _replaceable(out:Path) -> bool:
+    "Whether `out` may be (re)written: absent, empty, or a synthetic dataset (it has `meta.csv`)"
     return not out.exists() or (out/'meta.csv').exists() or not any(out.iterdir())
 
+def _partial(out:Path) -> Path:
+    "A fresh `.<name>.partial` folder beside `out`, with the split folders of every kind of image"
+    tmp = out.with_name(f'.{out.name}.partial')
+    shutil.rmtree(tmp, ignore_errors=True)
+    for kind in ('HE', 'IHC', 'IHC_oracle'):
+        for split in ('train', 'test'): (tmp/kind/split).mkdir(parents=True)
+    return tmp
+
+# %% ../nbs/01_synth.ipynb #4fd97283
+def _check_request(out:Path, n:int, size:int):
+    "Stop before any work if the request cannot be met or `out` holds something else"
+    if n < 1 or size < 32:
+        raise ValueError(f'need n >= 1 pairs of size >= 32 px, got n={n}, size={size}')
+    if not _replaceable(out):
+        raise FileExistsError(f'{out} exists and is not a synthetic dataset (no meta.csv): '
+                              f'choose an empty or new folder')
+
+def _publish(tmp:Path, out:Path):
+    "Put the finished dataset `tmp` in the place of `out`"
+    if out.exists(): shutil.rmtree(out)
+    os.replace(tmp, out)
+
+# %% ../nbs/01_synth.ipynb #f3621ebf
 def make_synthetic(out:str|Path, # dataset folder to write
                    n:int=200,    # number of pairs
                    size:int=256, # patch size in pixels
                    seed:int=0,   # dataset seed: the same seed gives the same files
                    test_frac:float=0.2, # fraction of pairs in the test split
                    mpp:float=1.0, # microns per pixel
-                   n_workers:int|None=None, # worker processes (default: all cores; 0: in this process)
+                   n_workers:int|None=None, # worker processes (default: all cores; 0: this process)
                    progress:bool=True, # show a progress bar
                   ) -> pd.DataFrame:
-    "Write a synthetic paired dataset in the BCI layout (plus `IHC_oracle/` and `meta.csv`); returns the metadata"
+    "Write a synthetic paired dataset in the BCI layout (and `IHC_oracle/`, `meta.csv`); its table"
     out = Path(out)
-    if n < 1 or size < 32: raise ValueError(f'need n >= 1 pairs of size >= 32 px, got n={n}, size={size}')
-    if not _replaceable(out):
-        raise FileExistsError(f'{out} exists and is not a synthetic dataset (no meta.csv): '
-                              f'choose an empty or new folder')
-    tmp = out.with_name(f'.{out.name}.partial')
-    shutil.rmtree(tmp, ignore_errors=True)
-    for kind in ('HE', 'IHC', 'IHC_oracle'):
-        for split in ('train', 'test'): (tmp/kind/split).mkdir(parents=True)
+    _check_request(out, n, size)
+    tmp = _partial(out)
     n_workers = min(os.cpu_count() or 1, n) if n_workers is None else n_workers
     rows = parallel(_write_pair, synth_plan(n, seed, test_frac), out=tmp, size=size, mpp=mpp,
                     n_workers=n_workers, progress=progress, threadpool=False)
     meta = pd.DataFrame(list(rows)).sort_values('index')
     meta.to_csv(tmp/'meta.csv', index=False)
-    if out.exists(): shutil.rmtree(out)
-    os.replace(tmp, out)
+    _publish(tmp, out)
     return meta
 
 # %% ../nbs/01_synth.ipynb #31765ff8
@@ -440,3 +346,34 @@ def ihc_synth(out:str='data/synthetic', # dataset folder to write
     meta = make_synthetic(out, n, size, seed, test_frac, mpp, workers)
     print(f'wrote {len(meta)} pairs of {size}x{size} to {out} in {time.time() - t:.1f}s')
     print(meta.groupby(['split', 'level']).size().unstack(fill_value=0).to_string())
+
+# %% ../nbs/01_synth.ipynb #8b394b43
+def _slide_tissue(rng:np.random.Generator, seed:int, # the slide's random generator and seed
+                  width:int, height:int, mpp:float, # the slide's size and scale
+                  f:int=4, # rendered at 1/`f` of the size, upsampled
+                 ) -> np.ndarray:
+    "Synthetic H&E (H, W, 3) uint8 of a `width` x `height` slide, rendered at 1/`f` and upsampled"
+    level = int(rng.integers(0, 4))
+    he = synth_pair(seed, max(height, width) // f, level=level, mpp=mpp * f).he
+    he = he[:height // f, :width // f]
+    return np.asarray(Image.fromarray(he).resize((width, height), Image.LANCZOS))
+
+def _tissue_outline(rng:np.random.Generator, width:int, height:int) -> np.ndarray:
+    "Where the tissue is on a `width` x `height` slide: a ragged ellipse over about half of it"
+    r = np.hypot(*np.meshgrid(np.linspace(-1, 1, width // 16), np.linspace(-1, 1, height // 16)))
+    outline = 0.5 * smooth_field(rng, r.shape, 12) + 2.5 * (1 - r) > 0.625
+    big = Image.fromarray(outline.astype(np.uint8) * 255).resize((width, height), Image.BILINEAR)
+    return np.asarray(big) > 127
+
+# %% ../nbs/01_synth.ipynb #6c7ea5ac
+def synthetic_slide(path:str|Path, # the .tif to write
+                    width:int=4096, height:int=3072, # its size, px
+                    mpp:float=0.5, # microns per pixel
+                    seed:int=0) -> Path:
+    "Write a synthetic H&E whole-slide image (pyramidal TIFF) of `width` x `height` px at `mpp`"
+    rng = np.random.default_rng(seed)
+    tissue = _slide_tissue(rng, seed, width, height, mpp)
+    inside = _tissue_outline(rng, width, height)
+    glass = np.full((height, width, 3), 242, np.uint8)
+    glass += rng.integers(0, 4, (height, width, 1), dtype=np.uint8)
+    return write_pyramid(path, np.where(inside[..., None], tissue, glass), mpp=mpp, quality=95)

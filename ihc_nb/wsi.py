@@ -25,9 +25,9 @@ from .pyramid import PyramidParts, check_output, write_parts, write_pyramid
 from .settings import user_errors
 
 # %% auto #0
-__all__ = ['SlideError', 'open_slide', 'slide_mpp', 'choose_level', 'read_rgb_region', 'tissue_mask', 'synthetic_slide',
-           'SlideJob', 'open_job', 'resume_rows', 'finish_rows', 'commit_row', 'read_row', 'stain_tiles', 'blend_row',
-           'write_stained', 'ahead', 'pipeline', 'stain_slide', 'stain_folder', 'stain_path', 'ihc_stain']
+__all__ = ['SlideError', 'open_slide', 'slide_mpp', 'choose_level', 'read_rgb_region', 'tissue_mask', 'SlideJob', 'open_job',
+           'resume_rows', 'finish_rows', 'commit_row', 'read_row', 'stain_tiles', 'blend_row', 'write_stained', 'ahead',
+           'pipeline', 'stain_slide', 'stain_folder', 'stain_path', 'ihc_stain']
 
 # %% ../nbs/18_wsi.ipynb #ab8afc56
 class SlideError(DataError):
@@ -81,21 +81,6 @@ def tissue_mask(slide, size:int=1024) -> np.ndarray:
     big = np.bincount(lab.ravel()) > max(4, sat.size // 20000)   # drop specks
     big[0] = False
     return ndi.binary_dilation(big[lab], iterations=2)
-
-# %% ../nbs/18_wsi.ipynb #5b2a82d5
-def synthetic_slide(path:str|Path, width:int=4096, height:int=3072, mpp:float=0.5, seed:int=0) -> Path:
-    "Write a synthetic H&E whole-slide image (pyramidal tiled TIFF) of `width` x `height` px at `mpp`"
-    from ihc_nb.synth import smooth_field, synth_pair
-    rng = np.random.default_rng(seed)
-    f = 4
-    small = max(height, width) // f
-    he = synth_pair(seed, small, level=int(rng.integers(0, 4)), mpp=mpp * f).he[:height // f, :width // f]
-    tissue = Image.fromarray(he).resize((width, height), Image.LANCZOS)
-    r = np.hypot(*np.meshgrid(np.linspace(-1, 1, width // 16), np.linspace(-1, 1, height // 16)))
-    outline = 0.5 * smooth_field(rng, r.shape, 12) + 2.5 * (1 - r) > 0.625      # a ragged ellipse, about half the slide
-    inside = np.asarray(Image.fromarray(outline.astype(np.uint8) * 255).resize((width, height), Image.BILINEAR)) > 127
-    glass = np.full((height, width, 3), 242, np.uint8) + rng.integers(0, 4, (height, width, 1), dtype=np.uint8)
-    return write_pyramid(path, np.where(inside[..., None], np.asarray(tissue), glass), mpp=mpp, quality=95)
 
 # %% ../nbs/18_wsi.ipynb #e3efd2fa
 def _model_key(stainer:Stainer) -> str:

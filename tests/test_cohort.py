@@ -17,7 +17,8 @@ from distributed import Client, LocalCluster
 from ihc_nb.cohort import rows_done, stain_cohort
 from ihc_nb.methods import METHODS
 from ihc_nb.stainer import Stainer
-from ihc_nb.wsi import stain_slide, synthetic_slide
+from ihc_nb.synth import synthetic_slide
+from ihc_nb.wsi import stain_slide
 
 NAMES = ['s0', 's1', 's2']
 CLI = Path(sys.executable).parent/'ihc-cohort'
