@@ -1,4 +1,4 @@
-"""Paired H&E / IHC datasets: four folder layouts, pair discovery and validation with nothing silently dropped, fastai DataLoaders.
+"""Paired H&E / IHC datasets: four folder layouts, pair discovery and validation with nothing silently dropped, `ihc-check-data`.
 
 Docs: https://ihc-nb.github.io/ihc_nb/data.html.md"""
 
@@ -6,17 +6,13 @@ Docs: https://ihc-nb.github.io/ihc_nb/data.html.md"""
 
 # %% ../nbs/02_data.ipynb #bd89fbc5
 from __future__ import annotations
-import hashlib, os, re, sys
+import os, re, sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fastai.data.all import DataLoaders, Datasets, IntToFloatTensor, Normalize, ToTensor, TfmdDL
-from fastai.vision.core import PILImage, TensorImage
-from fastai.vision.augment import DihedralItem, FlipItem, RandomCrop
 from fastcore.parallel import parallel
 from fastcore.script import call_parse
 from PIL import Image, UnidentifiedImageError
@@ -25,21 +21,21 @@ from .settings import DatasetSpec, dataset_spec, max_image_pixels, user_errors
 from .synth import make_synthetic
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'LAYOUTS', 'AUGMENTS', 'DataError', 'DatasetMissing', 'Pair', 'level_of', 'Found', 'Layout',
-           'register_layout', 'missing', 'find_bci', 'find_mist', 'find_aligned', 'find_paired', 'detect_layout',
-           'read_rgb', 'read_pair', 'check_pairs', 'ensure_synthetic', 'find_pairs', 'TensorHE', 'TensorIHC', 'PILHE',
-           'PILIHC', 'PairReader', 'augment_tfms', 'pair_dls', 'full_image_dl', 'check_dataset', 'format_report',
-           'ihc_check_data']
+__all__ = ['IMAGE_EXTS', 'LAYOUTS', 'DataError', 'DatasetMissing', 'Pair', 'level_of', 'Found', 'Layout', 'register_layout',
+           'missing', 'find_bci', 'find_mist', 'find_aligned', 'find_paired', 'detect_layout', 'read_rgb', 'read_pair',
+           'check_pairs', 'ensure_synthetic', 'find_pairs', 'check_dataset', 'format_report', 'ihc_check_data']
 
 # %% ../nbs/02_data.ipynb #1a8afcc3
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp', '.webp')
-_LEVEL = re.compile(r'_(0|1\+|2\+|3\+)$')
 
 class DataError(ValueError):
     "A dataset problem; the message names the files and says what to do"
 
 class DatasetMissing(DataError, FileNotFoundError):
     "The dataset folder (or a folder of its layout) does not exist; the message says what to create"
+
+# %% ../nbs/02_data.ipynb #94f2d259
+_LEVEL = re.compile(r'_(0|1\+|2\+|3\+)$')
 
 @dataclass(frozen=True)
 class Pair:
@@ -59,7 +55,7 @@ def level_of(name:str) -> str|None:
     m = _LEVEL.search(Path(name).stem)
     return m.group(1) if m else None
 
-# %% ../nbs/02_data.ipynb #94f2d259
+# %% ../nbs/02_data.ipynb #3a2580e7
 @dataclass
 class Found:
     "The pairs found in a dataset folder, and every file that could not be paired"
@@ -67,37 +63,49 @@ class Found:
     problems: list[str] = field(default_factory=list)
 
 def _images(d:Path) -> dict[str, Path]:
+    "The image files of folder `d` by name (hidden files left out)"
     return {p.name: p for p in sorted(d.iterdir())
             if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.')}
 
+# %% ../nbs/02_data.ipynb #e44e8800
 def _splits(d:Path) -> dict[str, Path]:
     "Split folders below `d` (any sub-folder holding images), or `d` itself as split 'all'"
-    subs = {p.name: p for p in sorted(d.iterdir()) if p.is_dir() and not p.name.startswith('.') and _images(p)}
+    subs = {p.name: p for p in sorted(d.iterdir())
+            if p.is_dir() and not p.name.startswith('.') and _images(p)}
     return subs or {'all': d}
 
-def _match(split, he_dir, ihc_dir, root, key=lambda n: n, oracle_dir=None) -> Found:
+# %% ../nbs/02_data.ipynb #2c0f0aeb
+def _unpaired(he:dict, ihc:dict, # key -> file, of each side
+              he_dir:Path, ihc_dir:Path, root:Path) -> list[str]:
+    "A problem for each file of `he` or `ihc` with no partner of the same key on the other side"
+    rel = lambda p: p.relative_to(root)
+    return ([f'{rel(he[k])} has no IHC partner in {rel(ihc_dir)}/' for k in he if k not in ihc] +
+            [f'{rel(ihc[k])} has no H&E partner in {rel(he_dir)}/' for k in ihc if k not in he])
+
+def _match(split:str, he_dir:Path, ihc_dir:Path, # the split, its folders of H&E and IHC images
+           root:Path, # the dataset folder, for shorter messages
+           key=lambda n: n, oracle_dir:Path|None=None, # what matches names across folders; the oracle's
+          ) -> Found:
     "Pair the images of two folders by `key` of their names"
     he = {key(n): p for n, p in _images(he_dir).items()}
     ihc = {key(n): p for n, p in _images(ihc_dir).items()} if ihc_dir.is_dir() else {}
     oracle = _images(oracle_dir) if oracle_dir is not None and oracle_dir.is_dir() else {}
     pairs = [Pair(he[k].name, split, he[k], ihc[k], level_of(he[k].name), oracle.get(he[k].name))
              for k in he if k in ihc]
-    rel = lambda p: p.relative_to(root)
-    problems = [f'{rel(he[k])} has no IHC partner in {rel(ihc_dir)}/' for k in he if k not in ihc]
-    problems += [f'{rel(ihc[k])} has no H&E partner in {rel(he_dir)}/' for k in ihc if k not in he]
-    return Found(pairs, problems)
+    return Found(pairs, _unpaired(he, ihc, he_dir, ihc_dir, root))
 
 def _merge(founds) -> Found:
+    "The pairs and problems of several `Found`s, in one"
     founds = list(founds)
     return Found([p for f in founds for p in f.pairs], [q for f in founds for q in f.problems])
 
-# %% ../nbs/02_data.ipynb #ec61471c
+# %% ../nbs/02_data.ipynb #87f6bb59
 @dataclass(frozen=True)
 class Layout:
     "A dataset layout: how its folders look, how to find its pairs, how to recognise it"
-    name: str                               # its key in `LAYOUTS`, the `layout` of settings.ini and `--layout`
-    howto: str                              # the folders to create, quoted by error messages
-    find: Callable[[Path, str|None], Found] # (folder, where the data comes from) -> its pairs and problems
+    name: str                     # its key in `LAYOUTS`, the `layout` of settings.ini and `--layout`
+    howto: str                    # the folders to create, quoted by error messages
+    find: Callable[[Path, str|None], Found] # (folder, the data's source) -> its pairs and problems
     detect: Callable[[Path], bool]          # does this existing folder look like this layout?
 
 LAYOUTS: dict[str, Layout] = {}   # every layout, in the order `detect_layout` tries them
@@ -106,24 +114,37 @@ def register_layout(layout:Layout):
     "Add (or replace) `layout` in `LAYOUTS`"
     LAYOUTS[layout.name] = layout
 
-def missing(root:Path, layout:str, what:Path|None=None, source:str|None=None) -> DatasetMissing:
+# %% ../nbs/02_data.ipynb #ec61471c
+def missing(root:Path, # the dataset folder
+            layout:str, # a key of `LAYOUTS`
+            what:Path|None=None, # the folder that does not exist (default `root`)
+            source:str|None=None, # where the data can be obtained
+           ) -> DatasetMissing:
     "The error for a dataset folder `what` (default `root`) that does not exist"
     what = root if what is None else what
-    msg = f'no {layout} dataset at {root}: {what} does not exist. Create {root}/ holding {LAYOUTS[layout].howto}'
-    return DatasetMissing(msg + (f'. The data can be obtained from {source}' if source else '') + '.')
+    msg = (f'no {layout} dataset at {root}: {what} does not exist. '
+           f'Create {root}/ holding {LAYOUTS[layout].howto}')
+    source = f'. The data can be obtained from {source}' if source else ''
+    return DatasetMissing(msg + source + '.')
 
-# %% ../nbs/02_data.ipynb #d72730b0
+# %% ../nbs/02_data.ipynb #d14b50e1
 def _ci(d:Path, name:str) -> Path|None:
     "The sub-folder of `d` called `name`, ignoring case"
-    return next((p for p in d.iterdir() if p.is_dir() and p.name.lower() == name.lower()), None) if d.is_dir() else None
+    if not d.is_dir(): return None
+    return next((p for p in d.iterdir() if p.is_dir() and p.name.lower() == name.lower()), None)
 
 def _he_splits(root:Path) -> bool|None:
-    "Whether `root`'s HE/ holds split folders; None if `root` has no HE/ and IHC/ folders (any case)"
+    "Whether `root`'s HE/ holds split folders; None if `root` has no HE/ and IHC/ (in any case)"
     he, ihc = _ci(root, 'HE'), _ci(root, 'IHC')
     return None if he is None or ihc is None else any(p.is_dir() for p in he.iterdir())
 
-def _find_he_ihc(root:Path, layout:str, source=None, key=lambda n: n, oracle:str|None=None) -> Found:
-    "Pairs of `HE/[split/]` with `IHC/[split/]` (and `<oracle>/[split/]`) by `key` of the file names"
+# %% ../nbs/02_data.ipynb #91e03d21
+def _find_he_ihc(root:Path, # the dataset folder
+                 layout:str, source=None, # for the messages
+                 key=lambda n: n, # what matches a name across folders
+                 oracle:str|None=None, # the folder of oracle IHC images, if any
+                ) -> Found:
+    "Pairs of `HE/[split/]` with `IHC/[split/]` (and `<oracle>/[split/]`) by `key` of the names"
     for d in (root, root/'HE', root/'IHC'):
         if not d.is_dir(): raise missing(root, layout, d, source)
     at = lambda d, s: root/d if s == 'all' else root/d/s
@@ -131,13 +152,14 @@ def _find_he_ihc(root:Path, layout:str, source=None, key=lambda n: n, oracle:str
                   for s, h in _splits(root/'HE').items())
 
 def find_bci(root:Path, source=None) -> Found:
-    "Pairs of the BCI layout: `HE/<split>/NAME` with `IHC/<split>/NAME` (and `IHC_oracle/<split>/NAME` if present)"
+    "Pairs of the BCI layout: `HE/<split>/NAME` with `IHC/<split>/NAME` (`IHC_oracle/<split>/NAME`)"
     return _find_he_ihc(root, 'bci', source, oracle='IHC_oracle')
 
-register_layout(Layout('bci', 'HE/{train,test}/ and IHC/{train,test}/ with the same file names in both '
-                       '(e.g. 00000_train_1+.png)', find_bci, lambda root: _he_splits(root) is True))
+register_layout(Layout('bci', 'HE/{train,test}/ and IHC/{train,test}/ with the same file names '
+                       'in both (e.g. 00000_train_1+.png)', find_bci,
+                       lambda root: _he_splits(root) is True))
 
-# %% ../nbs/02_data.ipynb #d14b50e1
+# %% ../nbs/02_data.ipynb #9a8f1fe9
 def _trainvalab(root:Path) -> Path|None:
     "MIST's `TrainValAB` folder: `root` itself, or up to two levels below it"
     if root.name.lower() == 'trainvalab': return root
@@ -146,23 +168,24 @@ def _trainvalab(root:Path) -> Path|None:
     return _ci(root, 'TrainValAB') or next((t for t in below if t), None)
 
 def find_mist(root:Path, source=None) -> Found:
-    "Pairs of the MIST layout: `TrainValAB/{trainA,trainB,valA,valB}` (found up to two levels below `root`)"
+    "Pairs of the MIST layout: `TrainValAB/{trainA,trainB,valA,valB}` (up to 2 levels below `root`)"
     tv = _trainvalab(root)
     if tv is None: raise missing(root, 'mist', root/'TrainValAB', source)
-    has_test = _ci(tv, 'testA') is not None
-    founds = [_match('test' if a == 'val' and not has_test else a, da, _ci(tv, a + 'B') or tv/(a + 'B'), root)
+    split = lambda a: 'test' if a == 'val' and _ci(tv, 'testA') is None else a   # MIST's val: the test
+    founds = [_match(split(a), da, _ci(tv, a + 'B') or tv/(a + 'B'), root)
               for a in ('train', 'val', 'test') if (da := _ci(tv, a + 'A')) is not None]
     if not founds: raise missing(root, 'mist', tv/'trainA', source)
     return _merge(founds)
 
-register_layout(Layout('mist', 'TrainValAB/{trainA,trainB,valA,valB}/ (A = H&E, B = IHC, the same names in A and B)',
-                       find_mist, lambda root: _trainvalab(root) is not None))
+register_layout(Layout('mist', 'TrainValAB/{trainA,trainB,valA,valB}/ (A = H&E, B = IHC, '
+                       'the same names in A and B)', find_mist, lambda root: _trainvalab(root) is not None))
 
 # %% ../nbs/02_data.ipynb #89900849
 def find_aligned(root:Path, source=None) -> Found:
     "Pairs of the aligned layout: each image holds H&E (left half) and IHC (right half)"
     if not root.is_dir(): raise missing(root, 'aligned', root, source)
-    return Found([Pair(n, s, p, p, level_of(n)) for s, d in _splits(root).items() for n, p in _images(d).items()])
+    return Found([Pair(n, s, p, p, level_of(n))
+                  for s, d in _splits(root).items() for n, p in _images(d).items()])
 
 def _is_aligned(root:Path) -> bool:
     "Whether the first image of `root` (or of its split folders) is twice as wide as high"
@@ -170,16 +193,16 @@ def _is_aligned(root:Path) -> bool:
     if not ims: return False
     with Image.open(ims[0]) as im: return im.width == 2 * im.height
 
-register_layout(Layout('aligned', '{train,test}/ holding H&E|IHC side-by-side images (width = 2 x height)',
-                       find_aligned, _is_aligned))
+register_layout(Layout('aligned', '{train,test}/ holding H&E|IHC side-by-side images '
+                       '(width = 2 x height)', find_aligned, _is_aligned))
 
 # %% ../nbs/02_data.ipynb #08749591
 def find_paired(root:Path, source=None) -> Found:
     "Pairs of the paired layout: `HE/[split/]STEM.*` with `IHC/[split/]STEM.*`"
     return _find_he_ihc(root, 'paired', source, key=lambda n: Path(n).stem)
 
-register_layout(Layout('paired', 'HE/ and IHC/ (optionally with train/ and test/ below each), files matched by stem',
-                       find_paired, lambda root: _he_splits(root) is False))
+register_layout(Layout('paired', 'HE/ and IHC/ (optionally with train/ and test/ below each), '
+                       'files matched by stem', find_paired, lambda root: _he_splits(root) is False))
 
 # %% ../nbs/02_data.ipynb #29748392
 def _howtos() -> str: return '; '.join(f'{k}: {l.howto}' for k, l in LAYOUTS.items())
@@ -187,7 +210,8 @@ def _howtos() -> str: return '; '.join(f'{k}: {l.howto}' for k, l in LAYOUTS.ite
 def detect_layout(root:Path) -> str:
     "The layout of the dataset folder `root`: the first of `LAYOUTS` that recognises it"
     root = Path(root)
-    if not root.is_dir(): raise DatasetMissing(f'{root} does not exist: create it as one of the layouts {_howtos()}')
+    if not root.is_dir():
+        raise DatasetMissing(f'{root} does not exist: create it as one of the layouts {_howtos()}')
     found = next((k for k, l in LAYOUTS.items() if l.detect(root)), None)
     if found is None:
         raise DataError(f'cannot tell the layout of {root}: give it (--layout {"|".join(LAYOUTS)}); '
@@ -195,17 +219,33 @@ def detect_layout(root:Path) -> str:
     return found
 
 # %% ../nbs/02_data.ipynb #ddbebdf3
+def _grey_to_rgb8(im:Image.Image) -> np.ndarray:
+    "An integer grey image (8, 16 or 32 bits) as 8-bit RGB: a 16-bit range scaled down to 8 bits"
+    a = np.asarray(im).astype(np.float64)
+    a = np.round(a / 257 if im.mode.startswith('I;16') or a.max() > 255 else a)   # 16 bits to 8
+    return np.repeat(np.clip(a, 0, 255).astype(np.uint8)[..., None], 3, -1)
+
+def _over_white(im:Image.Image) -> np.ndarray:
+    "An image with transparency as 8-bit RGB, composited over white"
+    white = Image.new('RGBA', im.size, (255,) * 4)
+    return np.asarray(Image.alpha_composite(white, im.convert('RGBA')).convert('RGB'))
+
+# %% ../nbs/02_data.ipynb #ec06f52d
 def _to_rgb8(im:Image.Image) -> tuple[np.ndarray, str|None]:
     "8-bit RGB array of `im` and a note on the conversion (None if it was already 8-bit RGB)"
     if im.mode == 'RGB': return np.asarray(im), None
-    if im.mode.startswith('I'):
-        a = np.asarray(im).astype(np.float64)
-        a = np.round(a / 257 if im.mode.startswith('I;16') or a.max() > 255 else a)   # 16-bit range to 8-bit
-        return np.repeat(np.clip(a, 0, 255).astype(np.uint8)[..., None], 3, -1), f'{im.mode} (16-bit grey) -> RGB 8-bit'
+    if im.mode.startswith('I'): return _grey_to_rgb8(im), f'{im.mode} (16-bit grey) -> RGB 8-bit'
     if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
-        rgb = Image.alpha_composite(Image.new('RGBA', im.size, (255,) * 4), im.convert('RGBA')).convert('RGB')
-        return np.asarray(rgb), f'{im.mode} -> RGB (alpha over white)'
+        return _over_white(im), f'{im.mode} -> RGB (alpha over white)'
     return np.asarray(im.convert('RGB')), f'{im.mode} -> RGB'
+
+# %% ../nbs/02_data.ipynb #0a59f03d
+def _undecodable(path:Path, e:Exception) -> DataError:
+    "The error for an image file `path` that PIL could not decode (`e`)"
+    size = path.stat().st_size
+    what = 'an empty file' if size == 0 else f'not a readable image, or truncated ({size} bytes)'
+    return DataError(f'{path} cannot be decoded: {what} ({type(e).__name__}: {e}). '
+                     'Re-export or re-download it, or remove this pair from the dataset.')
 
 def read_rgb(path:str|Path) -> tuple[np.ndarray, str|None]:
     "Decode the image at `path` by content into an 8-bit RGB array; also a note on any conversion"
@@ -216,62 +256,85 @@ def read_rgb(path:str|Path) -> tuple[np.ndarray, str|None]:
             return _to_rgb8(im)
     except FileNotFoundError: raise DataError(f'{path} does not exist')
     except Image.DecompressionBombError as e:
-        raise DataError(f'{path}: {e}. If genuine, raise max_image_pixels under [ihc_nb] in settings.ini') from None
+        raise DataError(f'{path}: {e}. If genuine, raise max_image_pixels under [ihc_nb] '
+                        'in settings.ini') from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        size = path.stat().st_size
-        what = 'an empty file' if size == 0 else f'not a readable image, or truncated ({size} bytes)'
-        raise DataError(f'{path} cannot be decoded: {what} ({type(e).__name__}: {e}). '
-                        'Re-export or re-download it, or remove this pair from the dataset.') from None
+        raise _undecodable(path, e) from None
 
 # %% ../nbs/02_data.ipynb #a2220ec6
-def read_pair(pair:Pair, oracle:bool=False) -> tuple:
-    "(H&E, IHC) 8-bit RGB arrays of `pair` (and the oracle IHC if `oracle`), and the conversion notes"
-    if pair.aligned:
-        ab, note = read_rgb(pair.he)
-        if ab.shape[1] % 2:
-            raise DataError(f'{pair.he} is {ab.shape[1]} px wide: an aligned H&E|IHC image must have an even width')
-        he, ihc, notes = ab[:, :ab.shape[1] // 2], ab[:, ab.shape[1] // 2:], [note]
+def _halves(path:Path) -> tuple:
+    "(H&E, IHC, [note]): the left and right halves of an aligned H&E|IHC image"
+    ab, note = read_rgb(path)
+    if ab.shape[1] % 2:
+        raise DataError(f'{path} is {ab.shape[1]} px wide: an aligned H&E|IHC image must have '
+                        'an even width')
+    return ab[:, :ab.shape[1] // 2], ab[:, ab.shape[1] // 2:], [note]
+
+def _same_size(pair:Pair, he:np.ndarray, ihc:np.ndarray):
+    "Stop, naming both files, if the H&E and the IHC of `pair` differ in size"
+    if he.shape == ihc.shape: return
+    size = lambda a: f'{a.shape[1]}x{a.shape[0]}'
+    raise DataError(f'{pair.he} is {size(he)} but {pair.ihc} is {size(ihc)}: '
+                    'the H&E and IHC of a pair must have the same size. '
+                    'Resize or re-export one of them, or remove the pair.')
+
+# %% ../nbs/02_data.ipynb #c9592445
+def read_pair(pair:Pair, # the pair to read
+              oracle:bool=False, # also read its oracle IHC, if it has one
+             ) -> tuple:
+    "(H&E, IHC) 8-bit RGB arrays of `pair` (and the oracle IHC if `oracle`), and conversion notes"
+    if pair.aligned: he, ihc, notes = _halves(pair.he)
     else:
         (he, n1), (ihc, n2) = read_rgb(pair.he), read_rgb(pair.ihc)
         notes = [n1, n2]
-    if he.shape != ihc.shape:
-        raise DataError(f'{pair.he} is {he.shape[1]}x{he.shape[0]} but {pair.ihc} is {ihc.shape[1]}x{ihc.shape[0]}: '
-                        'the H&E and IHC of a pair must have the same size. '
-                        'Resize or re-export one of them, or remove the pair.')
+    _same_size(pair, he, ihc)
     out = (he, ihc) + ((read_rgb(pair.oracle)[0],) if oracle and pair.oracle is not None else ())
     return out + ([n for n in notes if n],)
 
 # %% ../nbs/02_data.ipynb #c3b108e0
-def _check_one(pair:Pair, crop:int|None=None) -> dict:
-    row = dict(name=pair.name, split=pair.split, level=pair.level, width=None, height=None, notes='', problem='')
+def _small(pair:Pair, he:np.ndarray, crop:int|None) -> str:
+    "The problem of a pair whose H&E `he` is smaller than the training crop; '' if it is not"
+    if not crop or min(he.shape[:2]) >= crop: return ''
+    return (f'{pair.he} is {he.shape[1]}x{he.shape[0]}, smaller than the training crop '
+            f'of {crop}: use a crop of at most {min(he.shape[:2])} or remove this pair')
+
+# %% ../nbs/02_data.ipynb #1bd87636
+def _check_one(pair:Pair, # the pair to read
+               crop:int|None=None, # training crop size: smaller images are a problem
+              ) -> dict:
+    "The row of `check_pairs` for `pair`: name, split, level, size, conversion notes and problem"
+    row = dict(name=pair.name, split=pair.split, level=pair.level, width=None, height=None, notes='',
+               problem='')
     try:
         he, _, notes = read_pair(pair)
-        row.update(height=he.shape[0], width=he.shape[1], notes='; '.join(notes))
-        if crop and min(he.shape[:2]) < crop:
-            row['problem'] = (f'{pair.he} is {he.shape[1]}x{he.shape[0]}, smaller than the training crop of {crop}: '
-                              f'use a crop of at most {min(he.shape[:2])} or remove this pair')
+        row.update(height=he.shape[0], width=he.shape[1], notes='; '.join(notes),
+                   problem=_small(pair, he, crop))
     except DataError as e: row['problem'] = str(e)
     return row
 
+# %% ../nbs/02_data.ipynb #8add001d
 def check_pairs(pairs:list[Pair], # the pairs to check
                 crop:int|None=None, # training crop size: smaller images are a problem
                 n_workers:int|None=None, # threads (default: all cores)
                 progress:bool=True) -> pd.DataFrame:
     "One row per pair: name, split, level, width, height, notes on conversions, problem ('' if usable)"
-    rows = parallel(_check_one, pairs, crop=crop, n_workers=os.cpu_count() if n_workers is None else n_workers,
-                    threadpool=True, progress=progress and len(pairs) >= 100)
-    return pd.DataFrame(list(rows), columns=['name', 'split', 'level', 'width', 'height', 'notes', 'problem']
-                       ).astype({'width': 'Int64', 'height': 'Int64'})
+    n_workers = os.cpu_count() if n_workers is None else n_workers
+    rows = parallel(_check_one, pairs, crop=crop, n_workers=n_workers, threadpool=True,
+                    progress=progress and len(pairs) >= 100)
+    cols = ['name', 'split', 'level', 'width', 'height', 'notes', 'problem']
+    return pd.DataFrame(list(rows), columns=cols).astype({'width': 'Int64', 'height': 'Int64'})
 
 # %% ../nbs/02_data.ipynb #ae08c47c
 def ensure_synthetic(spec:DatasetSpec) -> bool:
-    "Generate the dataset of `spec` if it is a missing synthetic one (its section has `synth_n`); True if generated"
+    "Generate the dataset of `spec` if it is a missing synthetic one (with `synth_n`); True if so"
     if spec.path.exists() or spec.get('synth_n') is None: return False
     n, size, seed = spec.get('synth_n'), spec.get('synth_size', 256), spec.get('synth_seed', 0)
-    print(f'{spec.name}: generating {n} synthetic pairs of {size}x{size} (seed {seed}) in {spec.path}', file=sys.stderr)
+    print(f'{spec.name}: generating {n} synthetic pairs of {size}x{size} (seed {seed}) '
+          f'in {spec.path}', file=sys.stderr)
     make_synthetic(spec.path, n=n, size=size, seed=seed)
     return True
 
+# %% ../nbs/02_data.ipynb #99a3546c
 def find_pairs(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or a spec
                layout:str|None=None, # override the layout (default: the section's, else detected)
               ) -> tuple[DatasetSpec, Found]:
@@ -281,161 +344,37 @@ def find_pairs(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or
     ensure_synthetic(spec)
     if spec.layout is None: spec = replace(spec, layout=detect_layout(spec.path))
     if spec.layout not in LAYOUTS:
-        raise DataError(f'unknown layout {spec.layout!r} for {spec.name}: use one of {", ".join(LAYOUTS)}')
+        raise DataError(f'unknown layout {spec.layout!r} for {spec.name}: '
+                        f'use one of {", ".join(LAYOUTS)}')
     return spec, LAYOUTS[spec.layout].find(spec.path, spec.get('source'))
-
-# %% ../nbs/02_data.ipynb #00ba031d
-class TensorHE(TensorImage): _show_args = {**TensorImage._show_args, 'title': 'H&E'}
-class TensorIHC(TensorImage): _show_args = {**TensorImage._show_args, 'title': 'IHC'}
-class PILHE(PILImage): _tensor_cls = TensorHE
-class PILIHC(PILImage): _tensor_cls = TensorIHC
-
-class PairReader:
-    "Read one side of a `Pair` as a fastai image, optionally resized to `load_size` and cached decoded in `cache_dir`"
-    def __init__(self, side:str, load_size:int|None=None, cache_dir:str|Path|None=None):
-        assert side in ('he', 'ihc', 'oracle')
-        self.side, self.load_size, self.cache_dir = side, load_size, Path(cache_dir) if cache_dir else None
-
-    def _decoded(self, pair:Pair) -> np.ndarray:
-        if self.cache_dir is None: return _read_side(pair, self.side)
-        src = getattr(pair, self.side)
-        st = src.stat()
-        key = f'{src.resolve()}|{st.st_mtime_ns}|{st.st_size}|{self.side}|{pair.aligned}'
-        key = hashlib.sha1(key.encode()).hexdigest()
-        f = self.cache_dir/f'{key}.npy'
-        if f.exists(): return np.load(f)
-        a = _read_side(pair, self.side)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_name(f'.{f.stem}.{os.getpid()}.tmp.npy')
-        np.save(tmp, a); os.replace(tmp, f)
-        return a
-
-    def __call__(self, pair:Pair):
-        im = Image.fromarray(self._decoded(pair))
-        if self.load_size and im.size != (self.load_size, self.load_size):
-            im = im.resize((self.load_size, self.load_size), Image.BICUBIC)
-        return (PILIHC if self.side != 'he' else PILHE)(im)
-
-@lru_cache(maxsize=4)
-def _read_side(pair:Pair, side:str) -> np.ndarray:
-    "One side of a pair (the last few are cached: an aligned file is decoded once for both sides)"
-    if side == 'oracle':
-        if pair.oracle is None: raise DataError(f'{pair.name} has no oracle IHC (only synthetic data has one)')
-        return read_rgb(pair.oracle)[0]
-    he, ihc, _ = read_pair(pair)
-    return he if side == 'he' else ihc
-
-# %% ../nbs/02_data.ipynb #ba8712d3
-AUGMENTS = dict(dihedral=DihedralItem, hflip=FlipItem)   # the same random flip of both images of a pair
-
-def augment_tfms(augment:str|bool|None) -> list:
-    "The item transforms of `augment`: a key of `AUGMENTS`, True (= 'dihedral'), or None / False (none)"
-    if augment is True: augment = 'dihedral'
-    if not augment: return []
-    if augment not in AUGMENTS:
-        raise ValueError(f'augment must be one of {", ".join(AUGMENTS)} or None, not {augment!r}')
-    return [AUGMENTS[augment]()]
-
-# %% ../nbs/02_data.ipynb #6d6a7b7b
-def _valid_idxs(pairs, valid_split, valid_pct, seed):
-    "Indices of the validation pairs: those of `valid_split`, else a seeded random `valid_pct`"
-    idx = [i for i, p in enumerate(pairs) if p.split == valid_split]
-    if idx: return idx
-    rng = np.random.default_rng(seed)
-    return sorted(rng.permutation(len(pairs))[:max(1, int(round(valid_pct * len(pairs))))].tolist())
-
-def pair_dls(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or a spec
-             crop:int|None=None,      # training crop (default: the dataset's `crop`)
-             bs:int|None=None,        # batch size (default: the dataset's `batch_size`)
-             load_size:int|None=None, # resize to this before cropping (default: the dataset's `load_size`, if set)
-             layout:str|None=None,    # override the layout
-             valid_split:str='test',  # validate on this split; when absent, on a random `valid_pct` of the pairs
-             valid_pct:float=0.1,
-             train_splits:tuple=('train', 'all'), # the splits trained on
-             augment:str|None='dihedral', # 'dihedral': flips and right-angle rotations; 'hflip': horizontal flips; None
-             multimag=None,           # a `MultiMag` transform: multi-magnification views instead of plain random crops
-             valid_full:bool=True,    # validate on whole images (else on centre crops of `crop`)
-             valid_n:int|None=None,   # validate on the first `valid_n` validation pairs only (in file order)
-             cache_dir:str|Path|None=None, # keep decoded images here
-             num_workers:int|None=None, # loader processes (default: fastai's, all cores)
-             seed:int=0,
-             device=None,
-             check:bool=True,         # check every pair first and stop on any problem
-            ) -> DataLoaders:
-    "fastai `DataLoaders` of (H&E, IHC) training crops, scaled to [-1, 1]"
-    spec, found = find_pairs(dataset, layout)
-    crop, bs = crop or spec.get('crop', 256), bs or spec.get('batch_size', 1)
-    if found.problems:
-        raise DataError(f'{spec.name}: {len(found.problems)} unpaired files:\n  ' + '\n  '.join(found.problems))
-    valid = _valid_idxs(found.pairs, valid_split, valid_pct, seed)
-    valid = set(valid[:valid_n] if valid_n else valid)
-    pairs = [p for i, p in enumerate(found.pairs) if i in valid or p.split in train_splits]
-    if not pairs: raise DataError(f'{spec.name}: no pairs in the splits {train_splits} and {valid_split!r}')
-    if load_size and load_size < crop: raise DataError(f'the crop ({crop}) must not exceed the load size ({load_size})')
-    same_size = False
-    if check:
-        rep = check_pairs(pairs, crop=None if load_size else crop)
-        if (rep.problem != '').any():
-            raise DataError(f'{spec.name}: unusable pairs:\n  ' + '\n  '.join(rep.problem[rep.problem != '']))
-        same_size = len(rep.groupby(['width', 'height'])) == 1
-    valid = {found.pairs[i] for i in valid}
-    splits = [i for i, p in enumerate(pairs) if p not in valid], [i for i, p in enumerate(pairs) if p in valid]
-    if not splits[0]:
-        raise DataError(f'{spec.name}: no training pairs: its splits are {sorted({p.split for p in found.pairs})}, '
-                        f'training uses {list(train_splits)} (pass train_splits=...)')
-    dsets = Datasets(pairs, tfms=[[PairReader(side, load_size, cache_dir)] for side in ('he', 'ihc')], splits=splits)
-    item_tfms = [multimag or RandomCrop(crop)] + augment_tfms(augment) + [ToTensor()]
-    batch_tfms = [IntToFloatTensor(), Normalize.from_stats([0.5] * 3, [0.5] * 3, cuda=False)]
-    kw = {} if num_workers is None else dict(num_workers=num_workers)
-    dls = dsets.dataloaders(bs=bs, after_item=item_tfms, after_batch=batch_tfms, device=device, **kw)
-    if valid_full:   # whole images, in file order; batched only when every image has the same size
-        dls.loaders[1] = TfmdDL(dsets.valid, bs=bs if same_size or load_size else 1, shuffle=False,
-                                after_item=[ToTensor()], after_batch=batch_tfms, device=device, **kw)
-    dls.spec = spec
-    return dls
-
-# %% ../nbs/02_data.ipynb #200ff1bd
-def full_image_dl(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or a spec
-                  split:str='test', # which split
-                  bs:int=1, layout:str|None=None, load_size:int|None=None,
-                  oracle:bool=False, # also yield the oracle IHC (synthetic data)
-                  device=None) -> TfmdDL:
-    "A `TfmdDL` of whole (H&E, IHC[, oracle]) images of `split`, in file order, in [-1, 1]; `dl.items`: the `Pair`s"
-    spec, found = find_pairs(dataset, layout)
-    pairs = [p for p in found.pairs if p.split == split]
-    if not pairs:
-        splits = sorted({p.split for p in found.pairs})
-        raise DataError(f'{spec.name} has no pairs in split {split!r}; its splits: {splits}')
-    if oracle and any(p.oracle is None for p in pairs):
-        raise DataError(f'{spec.name} has no oracle IHC (only synthetic data has one)')
-    sides = ('he', 'ihc') + (('oracle',) if oracle else ())
-    dset = Datasets(pairs, tfms=[[PairReader(s, load_size)] for s in sides])
-    return TfmdDL(dset, bs=bs, shuffle=False, after_item=[ToTensor()], device=device, num_workers=0,
-                  after_batch=[IntToFloatTensor(), Normalize.from_stats([0.5] * 3, [0.5] * 3, cuda=False)])
 
 # %% ../nbs/02_data.ipynb #5be63202
 def check_dataset(dataset:str|Path, # a settings.ini name or a dataset folder
                   layout:str|None=None, # a key of `LAYOUTS` (default: the section's, else detected)
                   crop:int|None=None, # flag images smaller than this (default: the section's crop)
                   progress:bool=True) -> tuple[pd.DataFrame, list[str]]:
-    "Check every pair of `dataset`: the per-pair report and the list of problems (unpaired files included)"
+    "Check every pair of `dataset`: the per-pair report, and the problems (unpaired files included)"
     spec, found = find_pairs(dataset, layout)
     if crop is None and spec.section is not None: crop = spec.get('crop')
     rep = check_pairs(found.pairs, crop=crop, progress=progress)
     return rep, found.problems + [p for p in rep.problem if p]
 
+# %% ../nbs/02_data.ipynb #1ba9797c
 def format_report(rep:pd.DataFrame) -> str:
     "Counts per split and level, image sizes and conversion notes of a `check_pairs` report"
     ok = rep[rep.problem == '']
     lines = [f'{len(ok)} usable pairs of {len(rep)}']
     if len(ok):
-        counts = ok.assign(level=ok.level.fillna('-')).groupby(['split', 'level']).size().unstack(fill_value=0)
-        lines += ['', counts.to_string(), '', 'image sizes (width x height): ' +
-                  ', '.join(f'{w}x{h}: {n}' for (w, h), n in ok.groupby(['width', 'height']).size().items())]
+        counts = ok.assign(level=ok.level.fillna('-')).groupby(['split', 'level']).size()
+        counts = counts.unstack(fill_value=0)
+        sizes = ok.groupby(['width', 'height']).size().items()
+        sizes = ', '.join(f'{w}x{h}: {n}' for (w, h), n in sizes)
+        lines += ['', counts.to_string(), '', 'image sizes (width x height): ' + sizes]
         notes = ok.notes[ok.notes != ''].value_counts()
         lines += [f'converted: {n}: {k}' for k, n in notes.items()]
     return '\n'.join(lines)
 
+# %% ../nbs/02_data.ipynb #bb68e83d
 @call_parse
 @user_errors
 def ihc_check_data(dataset:str,     # a settings.ini name (bci, mist-her2, ...) or a dataset folder

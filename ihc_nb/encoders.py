@@ -183,7 +183,7 @@ def pretrain_encoders(dataset:str, # a dataset name or folder
                      ) -> tuple[DualEncoder, pd.DataFrame]:
     ("Pretrain the dual encoders of `dataset`, save them, and return them with the Fig. 2 similarities "
      "of its test pairs")
-    from ihc_nb.data import full_image_dl, pair_dls
+    from ihc_nb.loaders import full_image_dl, pair_dls
     from ihc_nb.files import save_figure
     from ihc_nb.training import fit_resumable, lock_run, run_settings
     s = run_settings(dataset, encoder_crop=crop, encoder_batch_size=bs, encoder_epochs=epochs,
