@@ -94,6 +94,7 @@ def _match(split:str, he_dir:Path, ihc_dir:Path, # the split, its folders of H&E
              for k in he if k in ihc]
     return Found(pairs, _unpaired(he, ihc, he_dir, ihc_dir, root))
 
+# %% ../nbs/02_data.ipynb #d5c36b80
 def _merge(founds) -> Found:
     "The pairs and problems of several `Found`s, in one"
     founds = list(founds)
