@@ -83,7 +83,7 @@ def tiled(f, # the function to apply, (B, C, h, w) -> (B, C', h, w)
 
 # %% ../nbs/09a_learner.ipynb #284ef450
 class StainLearner(Learner):
-    "fastai `Learner` of H&E -> IHC methods (`GANModel`s): per batch a D step and a G step,"
+    "fastai `Learner` for H&E -> IHC methods (`GANModel`s): a D step and a G step per batch"
     def __init__(self, dls, # (H&E, IHC) DataLoaders, e.g. `pair_dls`
                  model:GANModel, # the method: its networks and the losses of its two steps
                  lr:float=2e-4, # the learning rate
