@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from fastcore.basics import patch
+
 from .layers import ResnetBlock, layer_outputs, norm_layer
 
 # %% auto #0
@@ -17,37 +19,43 @@ __all__ = ['ChannelAttention', 'SpatialAttention', 'AMMFI', 'AMMFIGenerator']
 
 # %% ../nbs/13_ammfi.ipynb #6174c149
 class ChannelAttention(nn.Module):
-    "CBAM's M_c: a shared MLP on the average- and max-pooled channels, summed, sigmoid: (B, C, 1, 1)"
-    def __init__(self, ch:int, reduction:int=16):
+    "CBAM's M_c: a shared MLP on the average- and max-pooled channels, summed, sigmoid"
+    def __init__(self, ch:int, # channels
+                 reduction:int=16): # the MLP's hidden layer has `ch` / `reduction` channels
         super().__init__()
         r = max(ch // reduction, 1)
-        self.mlp = nn.Sequential(nn.Conv2d(ch, r, 1, bias=False), nn.ReLU(True), nn.Conv2d(r, ch, 1, bias=False))
+        self.mlp = nn.Sequential(nn.Conv2d(ch, r, 1, bias=False), nn.ReLU(True),
+                                 nn.Conv2d(r, ch, 1, bias=False))
     def forward(self, x):
-        return torch.sigmoid(self.mlp(F.adaptive_avg_pool2d(x, 1)) + self.mlp(F.adaptive_max_pool2d(x, 1)))
+        avg, mx = F.adaptive_avg_pool2d(x, 1), F.adaptive_max_pool2d(x, 1)
+        return torch.sigmoid(self.mlp(avg) + self.mlp(mx))
 
 class SpatialAttention(nn.Module):
     "CBAM's M_s: a 7x7 convolution of the channel-wise mean and max, sigmoid: (B, 1, H, W)"
-    def __init__(self, ks:int=7):
+    def __init__(self, ks:int=7): # the convolution's kernel size
         super().__init__()
         self.conv = nn.Conv2d(2, 1, ks, padding=ks // 2, bias=False)
     def forward(self, x):
-        return torch.sigmoid(self.conv(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)))
+        pooled = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+        return torch.sigmoid(self.conv(pooled))
 
 # %% ../nbs/13_ammfi.ipynb #a19d75e9
 class AMMFI(nn.Module):
-    ("Attention-gated encoder features (eqs. 1-3): f_e (B, Ce, H, W) scaled per position by attention computed with "
-     "the decoder's f_d")
-    def __init__(self, enc_ch:int, dec_ch:int, reduction:int=16):
+    ("Attention-gated encoder features (eqs. 1-3): f_e (B, Ce, H, W) scaled per position by "
+     "attention computed with the decoder's f_d")
+    def __init__(self, enc_ch:int, # channels of the encoder's features f_e
+                 dec_ch:int, # channels of the decoder's gating features f_d
+                 reduction:int=16): # the channel attention's reduction
         super().__init__()
         inter = max(enc_ch // 2, 1)
-        self.we, self.wd = nn.Conv2d(enc_ch, inter, 1), nn.Conv2d(dec_ch, inter, 1)     # W_fe, W_fd (with biases)
+        self.we, self.wd = nn.Conv2d(enc_ch, inter, 1), nn.Conv2d(dec_ch, inter, 1)   # W_fe, W_fd
         self.ca, self.sa = ChannelAttention(2 * inter, reduction), SpatialAttention()
         self.wa = nn.Conv2d(2 * inter, 1, 1)                                           # W_a, b
 
     def attention(self, fe, fd) -> torch.Tensor:
         "The attention coefficients (B, 1, H, W) in (0, 1) on the encoder's grid"
-        if fd.shape[-2:] != fe.shape[-2:]: fd = F.interpolate(fd, size=fe.shape[-2:], mode='bilinear',
-                                                              align_corners=False)
+        if fd.shape[-2:] != fe.shape[-2:]:
+            fd = F.interpolate(fd, size=fe.shape[-2:], mode='bilinear', align_corners=False)
         f1 = torch.cat([self.we(fe), self.wd(fd)], 1)    # eq. 1
         f2 = self.ca(f1) * f1                            # eq. 2
         return torch.sigmoid(self.wa(self.sa(f2) * f2))  # eq. 3
@@ -55,43 +63,67 @@ class AMMFI(nn.Module):
     def forward(self, fe, fd): return self.attention(fe, fd) * fe
 
 # %% ../nbs/13_ammfi.ipynb #b5bc1557
+def _norm(norm:str):
+    "The norm layer class of `norm` (an identity for 'none'), and whether convolutions take a bias"
+    return norm_layer(norm) or (lambda c: nn.Identity()), norm != 'batch'
+
+def _encoder(ngf:int, n_blocks:int, norm:str) -> nn.Sequential:
+    "3x3 stem (ngf, full size: 0-3), stride-2 levels (2 ngf at 1/2: 4-6, 4 ngf at 1/4: 7-9), blocks"
+    (nl, bias), c1, c2, c4 = _norm(norm), ngf, 2 * ngf, 4 * ngf
+    stem = [nn.ReflectionPad2d(1), nn.Conv2d(3, c1, 3, bias=bias), nl(c1), nn.ReLU(True)]
+    down = lambda i, o: [nn.Conv2d(i, o, 3, 2, 1, bias=bias), nl(o), nn.ReLU(True)]
+    return nn.Sequential(*stem, *down(c1, c2), *down(c2, c4),
+                         *[ResnetBlock(c4, norm) for _ in range(n_blocks)])
+
+# %% ../nbs/13_ammfi.ipynb #dd9c6054
+def _up(i:int, o:int, norm:str) -> nn.Sequential:
+    "A decoder level: transposed convolution x2, norm, ReLU"
+    nl, bias = _norm(norm)
+    return nn.Sequential(nn.ConvTranspose2d(i, o, 3, 2, 1, output_padding=1, bias=bias), nl(o),
+                         nn.ReLU(True))
+
+def _fuse(c:int, norm:str) -> nn.Sequential:
+    "The U-Net skip's mixing: 2 `c` channels to `c`, 3x3 convolution, norm, ReLU"
+    nl, bias = _norm(norm)
+    return nn.Sequential(nn.Conv2d(2 * c, c, 3, 1, 1, bias=bias), nl(c), nn.ReLU(True))
+
+# %% ../nbs/13_ammfi.ipynb #87046068
 class AMMFIGenerator(nn.Module):
     ("Qu et al.'s generator: 3x3 stem (ngf), two stride-2 levels to 4 ngf at 1/4, ResNet blocks, "
      "a decoder with AMMFI skips")
-    def __init__(self, ngf:int=64, n_blocks:int=6, norm:str='instance', attention:bool=True, reduction:int=16):
+    def __init__(self, ngf:int=64, # base width
+                 n_blocks:int=6, # residual blocks at 1/4 scale
+                 norm:str='instance', # 'instance', 'batch' or 'none'
+                 attention:bool=True, # the AMMFI skips (False: the "without attention" ablation)
+                 reduction:int=16): # the reduction of AMMFI's channel attention
         super().__init__()
-        nl, bias = norm_layer(norm) or (lambda c: nn.Identity()), norm != 'batch'
         c1, c2, c4 = ngf, 2 * ngf, 4 * ngf
-        # 0-3: f_e^1 (full)
-        self.encoder = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(3, c1, 3, bias=bias), nl(c1), nn.ReLU(True),
-                                     # 4-6: f_e^2 (1/2)
-                                     nn.Conv2d(c1, c2, 3, 2, 1, bias=bias), nl(c2), nn.ReLU(True),
-                                     # 7-9: 1/4
-                                     nn.Conv2d(c2, c4, 3, 2, 1, bias=bias), nl(c4), nn.ReLU(True),
-                                     *[ResnetBlock(c4, norm) for _ in range(n_blocks)])
+        self.encoder = _encoder(ngf, n_blocks, norm)
         self.skips, self.attention_on = (3, 6), attention
-        up = lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 3, 2, 1, output_padding=1, bias=bias), nl(o),
-                                        nn.ReLU(True))
-        self.up1, self.up2 = up(c4, c2), up(c2, c1)
+        self.up1, self.up2 = _up(c4, c2, norm), _up(c2, c1, norm)
         if attention:
             self.ammfi1, self.ammfi2 = AMMFI(c2, c4, reduction), AMMFI(c1, c2, reduction)
-            fuse = lambda c: nn.Sequential(nn.Conv2d(2 * c, c, 3, 1, 1, bias=bias), nl(c), nn.ReLU(True))
-            self.fuse1, self.fuse2 = fuse(c2), fuse(c1)
+            self.fuse1, self.fuse2 = _fuse(c2, norm), _fuse(c1, norm)
         self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c1, 3, 7), nn.Tanh())
         self.nce_layers = [0, 1, 4, 10, 10 + min(4, n_blocks - 1)]
 
-    def forward(self, x):
-        skips = []
-        for i, m in enumerate(self.encoder):
-            x = m(x)
-            if i in self.skips: skips.append(x)
-        f1, f2 = skips
-        d1 = self.up1(x)
-        if self.attention_on: d1 = self.fuse1(torch.cat([d1, self.ammfi1(f2, x)], 1))
-        d2 = self.up2(d1)
-        if self.attention_on: d2 = self.fuse2(torch.cat([d2, self.ammfi2(f1, d1)], 1))
-        return self.head(d2)
+# %% ../nbs/13_ammfi.ipynb #fa5e8d3e
+@patch
+def forward(self:AMMFIGenerator, x):
+    "IHC of the H&E `x`"
+    skips = []
+    for i, m in enumerate(self.encoder):
+        x = m(x)
+        if i in self.skips: skips.append(x)
+    f1, f2 = skips
+    d1 = self.up1(x)
+    if self.attention_on: d1 = self.fuse1(torch.cat([d1, self.ammfi1(f2, x)], 1))
+    d2 = self.up2(d1)
+    if self.attention_on: d2 = self.fuse2(torch.cat([d2, self.ammfi2(f1, d1)], 1))
+    return self.head(d2)
 
-    def features(self, x, layers=None) -> list:
-        "Outputs of the encoder layers `layers` (default `nce_layers`)"
-        return layer_outputs(self.encoder, x, layers or self.nce_layers)
+# %% ../nbs/13_ammfi.ipynb #15d402c8
+@patch
+def features(self:AMMFIGenerator, x, layers=None) -> list:
+    "Outputs of the encoder layers `layers` (default `nce_layers`)"
+    return layer_outputs(self.encoder, x, layers or self.nce_layers)

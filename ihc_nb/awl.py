@@ -9,22 +9,29 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['grid_patches', 'AdaptiveL1']
 
 # %% ../nbs/08_awl.ipynb #bdbc5864
-def grid_patches(x:torch.Tensor, n:int=2) -> torch.Tensor:
-    "Split (B, C, H, W) into an `n` x `n` grid: (B, n*n, C, H/n, W/n), patches in row-major order"
+def grid_patches(x:torch.Tensor, # images (B, C, H, W), H and W divisible by `n`
+                 n:int=2, # the grid is `n` x `n`
+                ) -> torch.Tensor:
+    "Split `x` into an `n` x `n` grid: (B, n*n, C, H/n, W/n), patches in row-major order"
     b, c, h, w = x.shape
     if h % n or w % n: raise ValueError(f'a {h}x{w} image does not split into a {n}x{n} grid: '
                                         f'use sizes divisible by {n}')
-    return x.reshape(b, c, n, h // n, n, w // n).permute(0, 2, 4, 1, 3, 5).reshape(b, n * n, c, h // n, w // n)
+    x = x.reshape(b, c, n, h // n, n, w // n).permute(0, 2, 4, 1, 3, 5)
+    return x.reshape(b, n * n, c, h // n, w // n)
 
 # %% ../nbs/08_awl.ipynb #a62292f4
 class AdaptiveL1(nn.Module):
-    "CEFF's adaptive weighted L1: per grid patch, (`alpha` + `beta` cos(E(fake), E(real))) x L1, averaged"
-    def __init__(self, encoder:nn.Module, grid:int=2, alpha:float=50., beta:float=50.):
+    "CEFF's adaptive weighted L1: per grid patch, (`alpha` + `beta` cos(E(fake), E(real))) x L1"
+    def __init__(self, encoder:nn.Module, # image batch -> embeddings (or a tuple, embeddings first)
+                 grid:int=2, # the patches: a `grid` x `grid` grid
+                 alpha:float=50., # the weight of a patch with similarity 0
+                 beta:float=50.): # the weight added per unit of similarity
         super().__init__()
         self.encoder, self.grid, self.alpha, self.beta = encoder.eval(), grid, alpha, beta
         for p in self.encoder.parameters(): p.requires_grad_(False)
@@ -34,14 +41,20 @@ class AdaptiveL1(nn.Module):
         self.encoder.eval()   # frozen: its BatchNorm keeps the pretrained statistics
         return self
 
-    @torch.no_grad()
-    def weights(self, fake:torch.Tensor, real:torch.Tensor) -> torch.Tensor:
-        "Detached per-patch weights (B, n*n)"
-        b, n = fake.shape[0], self.grid ** 2
-        emb = lambda x: (lambda o: o[0] if isinstance(o, tuple) else o)(
-            self.encoder(grid_patches(x, self.grid).flatten(0, 1)))
-        return self.alpha + self.beta * F.cosine_similarity(emb(fake), emb(real), dim=1).view(b, n)
+# %% ../nbs/08_awl.ipynb #2b7cfb18
+@patch
+@torch.no_grad()
+def weights(self:AdaptiveL1, fake:torch.Tensor, real:torch.Tensor) -> torch.Tensor:
+    "Detached per-patch weights (B, n*n)"
+    b, n = fake.shape[0], self.grid ** 2
+    def emb(x):
+        o = self.encoder(grid_patches(x, self.grid).flatten(0, 1))
+        return o[0] if isinstance(o, tuple) else o
+    return self.alpha + self.beta * F.cosine_similarity(emb(fake), emb(real), dim=1).view(b, n)
 
-    def forward(self, fake:torch.Tensor, real:torch.Tensor) -> torch.Tensor:
-        l1 = (grid_patches(fake, self.grid) - grid_patches(real, self.grid)).abs().flatten(2).mean(2)
-        return (self.weights(fake, real) * l1).mean()
+# %% ../nbs/08_awl.ipynb #5bf2d9ee
+@patch
+def forward(self:AdaptiveL1, fake:torch.Tensor, real:torch.Tensor) -> torch.Tensor:
+    "The weighted L1 of `fake` against `real`"
+    l1 = (grid_patches(fake, self.grid) - grid_patches(real, self.grid)).abs()
+    return (self.weights(fake, real) * l1.flatten(2).mean(2)).mean()

@@ -174,7 +174,7 @@ def bench_method(name:str, size:int, device='cpu', reference:bool=False, batch:i
                  peak:float|None=None, **options) -> dict:
     "Inference tiles/s, training steps/s, training peak memory, FLOPs per tile and MFU of method `name` at `size`"
     from fastai.data.core import DataLoaders
-    from ihc_nb.gan import StainLearner
+    from ihc_nb.learner import StainLearner
     from ihc_nb.methods import METHODS
     dev = torch.device(device)
     fast = dev.type == 'cuda' and not reference

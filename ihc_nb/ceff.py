@@ -19,92 +19,149 @@ from .fusion import CrossAttentionFusion
 from .gan import GANLoss, PatchDiscriminator, Pix2Pix
 from .layers import ResnetBlock, init_weights, norm_layer
 from .vmfe import MSFPM, VMFE, wavelet_filters
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['resnet_stem', 'resnet_decoder', 'CEFFGenerator', 'CEFF', 'ceff_model', 'official_ceff_state',
            'official_encoder_state', 'load_official_ceff']
 
 # %% ../nbs/10_ceff.ipynb #f96131f9
-def resnet_stem(ngf:int=64, norm:str='batch') -> nn.Sequential:
+def resnet_stem(ngf:int=64, # base width: the output has 4 `ngf` channels
+                norm:str='batch', # 'batch', 'instance' or 'none'
+               ) -> nn.Sequential:
     "The downsampling stem of the pix2pix ResNet generator: to 1/4 size and 4 `ngf` channels"
     nl, bias = norm_layer(norm), norm != 'batch'
-    return nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(3, ngf, 7, bias=bias), nl(ngf), nn.ReLU(True),
-                         nn.Conv2d(ngf, 2 * ngf, 3, 2, 1, bias=bias), nl(2 * ngf), nn.ReLU(True),
-                         nn.Conv2d(2 * ngf, 4 * ngf, 3, 2, 1, bias=bias), nl(4 * ngf), nn.ReLU(True))
-
-def resnet_decoder(ngf:int=64, norm:str='batch') -> nn.Sequential:
-    "The upsampling head of the pix2pix ResNet generator: from 1/4 size and 4 `ngf` channels to RGB in [-1, 1]"
-    nl, bias = norm_layer(norm), norm != 'batch'
-    return nn.Sequential(nn.ConvTranspose2d(4 * ngf, 2 * ngf, 3, 2, 1, output_padding=1, bias=bias), nl(2 * ngf),
+    return nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(3, ngf, 7, bias=bias), nl(ngf),
+                         nn.ReLU(True), nn.Conv2d(ngf, 2 * ngf, 3, 2, 1, bias=bias), nl(2 * ngf),
                          nn.ReLU(True),
-                         nn.ConvTranspose2d(2 * ngf, ngf, 3, 2, 1, output_padding=1, bias=bias), nl(ngf), nn.ReLU(True),
+                         nn.Conv2d(2 * ngf, 4 * ngf, 3, 2, 1, bias=bias), nl(4 * ngf),
+                         nn.ReLU(True))
+
+def resnet_decoder(ngf:int=64, # base width: the input has 4 `ngf` channels
+                   norm:str='batch', # 'batch', 'instance' or 'none'
+                  ) -> nn.Sequential:
+    "The upsampling head of the pix2pix ResNet generator: (4 `ngf`, 1/4 size) -> RGB in [-1, 1]"
+    nl, bias = norm_layer(norm), norm != 'batch'
+    up = lambda i, o: [nn.ConvTranspose2d(i, o, 3, 2, 1, output_padding=1, bias=bias), nl(o),
+                       nn.ReLU(True)]
+    return nn.Sequential(*up(4 * ngf, 2 * ngf), *up(2 * ngf, ngf),
                          nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh())
 
+# %% ../nbs/10_ceff.ipynb #026b875b
+def _frozen(m:nn.Module|None) -> nn.Module|None:
+    "`m` with no trainable parameter, in eval mode"
+    return None if m is None else m.requires_grad_(False).eval()
+
+# %% ../nbs/10_ceff.ipynb #00a6a0e4
 class CEFFGenerator(nn.Module):
     "CEFF's generator: H&E (B, 3, H, W) in [-1, 1] -> IHC; H and W divisible by 8"
-    def __init__(self, he_encoder:ResNetEncoder|None=None, # the pretrained H&E encoder (frozen); needed when `fusion`
-                 ngf:int=64, n_blocks:int=6, alpha:float=0.2, encoder_grid:int=2, wavelet:str='db1',
-                 vmfe:bool=True, fusion:bool=True, explicit_attention:bool=False):
+    def __init__(self, he_encoder:ResNetEncoder|None=None, # the pretrained H&E encoder (`fusion`)
+                 ngf:int=64, # base width: the trunk has 4 `ngf` channels
+                 n_blocks:int=6, # residual blocks of the trunk
+                 alpha:float=0.2, # strength of the cross-attention
+                 encoder_grid:int=2, # the encoder sees `encoder_grid` x `encoder_grid` tiles
+                 wavelet:str='db1', # VMFE's wavelet
+                 vmfe:bool=True, # VMFE and MSFPM (False: the ResNet stem, the ablation)
+                 fusion:bool=True, # the cross-attention to the H&E encoder's features
+                 explicit_attention:bool=False): # the explicit N x N attention matrix (else SDPA)
         super().__init__()
-        if fusion and he_encoder is None: raise ValueError('the cross-attention fusion needs the pretrained H&E '
-                                                           'encoder (or fusion=False)')
-        c = 4 * ngf
+        if fusion and he_encoder is None:
+            raise ValueError('the cross-attention fusion needs the pretrained H&E encoder '
+                             '(or fusion=False)')
         if vmfe: self.vmfe, self.msfpm = VMFE(ngf, wavelet), MSFPM(ngf)
         else: self.stem = resnet_stem(ngf)
-        if fusion: self.fusion = CrossAttentionFusion(c, alpha, explicit_attention)
-        self.blocks = nn.ModuleList(ResnetBlock(c) for _ in range(n_blocks))
+        if fusion: self.fusion = CrossAttentionFusion(4 * ngf, alpha, explicit_attention)
+        self.blocks = nn.ModuleList(ResnetBlock(4 * ngf) for _ in range(n_blocks))
         self.decoder = resnet_decoder(ngf)
-        init_weights(self, 'normal', 0.02)          # before the encoder is attached: it keeps its weights
-        self.he_encoder, self.encoder_grid = (he_encoder if fusion else None), encoder_grid
-        if self.he_encoder is not None:
-            for p in self.he_encoder.parameters(): p.requires_grad_(False)
-            self.he_encoder.eval()
+        init_weights(self, 'normal', 0.02)
+        self.he_encoder, self.encoder_grid = _frozen(he_encoder if fusion else None), encoder_grid
 
-    def train(self, mode:bool=True):
-        super().train(mode)
-        if self.he_encoder is not None: self.he_encoder.eval()
-        return self
+# %% ../nbs/10_ceff.ipynb #388de794
+@patch
+def train(self:CEFFGenerator, mode:bool=True):
+    "Set the training mode, the frozen encoder staying in eval mode"
+    nn.Module.train(self, mode)
+    if self.he_encoder is not None: self.he_encoder.eval()
+    return self
 
-    def encoder_features(self, x:torch.Tensor) -> torch.Tensor:
-        "The H&E encoder's features of the `encoder_grid` x `encoder_grid` tiles of `x`, stitched back together"
-        b, g = x.shape[0], self.encoder_grid
-        f = self.he_encoder.features(grid_patches(x, g).flatten(0, 1))
-        _, c, h, w = f.shape
-        return f.view(b, g, g, c, h, w).permute(0, 3, 1, 4, 2, 5).reshape(b, c, g * h, g * w)
+# %% ../nbs/10_ceff.ipynb #0535587b
+@patch
+def encoder_features(self:CEFFGenerator, x:torch.Tensor) -> torch.Tensor:
+    "The H&E encoder's features of the `encoder_grid` x `encoder_grid` tiles of `x`, stitched back"
+    b, g = x.shape[0], self.encoder_grid
+    f = self.he_encoder.features(grid_patches(x, g).flatten(0, 1))
+    _, c, h, w = f.shape
+    return f.view(b, g, g, c, h, w).permute(0, 3, 1, 4, 2, 5).reshape(b, c, g * h, g * w)
 
-    def forward(self, x:torch.Tensor) -> torch.Tensor:
-        if x.shape[-2] % 8 or x.shape[-1] % 8:
-            raise ValueError(f'CEFF needs image sizes divisible by 8, got {x.shape[-2]}x{x.shape[-1]}: '
-                             'crop or pad the input')
-        if hasattr(self, 'vmfe'):
-            xs = self.vmfe(x)
-            u, hs = xs[2], self.msfpm(xs)
-        else: u, hs = self.stem(x), []
-        if self.he_encoder is not None: u = self.fusion(u, self.encoder_features(x))
-        for i, block in enumerate(self.blocks):
-            u = block(u)
-            if i < len(hs): u = u + hs[i]      # h3, h2, h1 after the 1st, 2nd, 3rd block
-        return self.decoder(u)
+# %% ../nbs/10_ceff.ipynb #a9590deb
+@patch
+def _start(self:CEFFGenerator, x:torch.Tensor) -> tuple[torch.Tensor, list]:
+    "The trunk's input at 1/4 scale and the states to add after the first blocks"
+    if not hasattr(self, 'vmfe'): return self.stem(x), []
+    xs = self.vmfe(x)
+    return xs[2], self.msfpm(xs)
+
+# %% ../nbs/10_ceff.ipynb #5164f168
+def _check_size(x:torch.Tensor):
+    "Stop unless the image sizes of `x` are divisible by 8"
+    if x.shape[-2] % 8 or x.shape[-1] % 8:
+        raise ValueError(f'CEFF needs image sizes divisible by 8, got {x.shape[-2]}x{x.shape[-1]}: '
+                         'crop or pad the input')
+
+@patch
+def forward(self:CEFFGenerator, x:torch.Tensor) -> torch.Tensor:
+    "IHC of the H&E `x`"
+    _check_size(x)
+    u, hs = self._start(x)
+    if self.he_encoder is not None: u = self.fusion(u, self.encoder_features(x))
+    for i, block in enumerate(self.blocks):
+        u = block(u)
+        if i < len(hs): u = u + hs[i]      # h3, h2, h1 after the 1st, 2nd, 3rd block
+    return self.decoder(u)
 
 # %% ../nbs/10_ceff.ipynb #a8a4b8a8
 class CEFF(Pix2Pix):
-    "CEFF: conditional GAN + adaptive weighted L1 (or plain L1 x `lambda_l1` when `ihc_encoder` is None)"
+    "CEFF: conditional GAN + adaptive weighted L1 (or plain L1 x `lambda_l1` without `ihc_encoder`)"
     loss_names = ('d_loss', 'g_gan', 'g_l1')
-    def __init__(self, G:CEFFGenerator, D:nn.Module, ihc_encoder:nn.Module|None=None, gan_mode:str='vanilla',
-                 lambda_l1:float=100., awl_grid:int=2, awl_alpha:float=50., awl_beta:float=50.):
+    def __init__(self, G:CEFFGenerator, # the generator
+                 D:nn.Module, # the conditional discriminator (6 input channels)
+                 ihc_encoder:nn.Module|None=None, # the pretrained IHC encoder (None: a plain L1)
+                 gan_mode:str='vanilla', # the `GANLoss`
+                 lambda_l1:float=100., # the weight of the plain L1 (without `ihc_encoder`)
+                 awl_grid:int=2, # the AWL's grid of patches
+                 awl_alpha:float=50., # the AWL's weight at similarity 0
+                 awl_beta:float=50.): # the AWL's weight per unit of similarity
         super().__init__(G, D, gan_mode, lambda_l1)
-        self.awl = AdaptiveL1(ihc_encoder, awl_grid, awl_alpha, awl_beta) if ihc_encoder is not None else None
+        self.awl = (None if ihc_encoder is None else
+                    AdaptiveL1(ihc_encoder, awl_grid, awl_alpha, awl_beta))
 
-    def pixel_loss(self, fake, ihc): return super().pixel_loss(fake, ihc) if self.awl is None else self.awl(fake, ihc)
+    def pixel_loss(self, fake, ihc):
+        return super().pixel_loss(fake, ihc) if self.awl is None else self.awl(fake, ihc)
 
-def ceff_model(encoders:DualEncoder|None=None, # pretrained (H&E, IHC) encoders; needed for fusion and AWL
-               ngf:int=64, ndf:int=64, n_layers_d:int=3, vmfe:bool=True, fusion:bool=True, awl:bool=True,
-               alpha:float=0.2, gan_mode:str='vanilla', explicit_attention:bool=False) -> CEFF:
-    "CEFF with the official architecture: generator, 70x70 PatchGAN with BatchNorm, AWL; switches for the ablations"
-    if (fusion or awl) and encoders is None: raise ValueError('fusion and the adaptive L1 need the pretrained encoders')
-    if fusion and encoders.he.body[1].out_channels != ngf:
-        raise ValueError(f'the encoders have width ngf={encoders.he.body[1].out_channels}, the generator ngf={ngf}: '
+# %% ../nbs/10_ceff.ipynb #6cf0ab2e
+def _check_encoders(encoders:DualEncoder|None, ngf:int, fusion:bool, awl:bool):
+    "Stop if fusion or the AWL lack the pretrained encoders, or if the encoders have another width"
+    if (fusion or awl) and encoders is None:
+        raise ValueError('fusion and the adaptive L1 need the pretrained encoders')
+    width = encoders.he.body[1].out_channels if fusion else ngf
+    if width != ngf:
+        raise ValueError(f'the encoders have width ngf={width}, the generator ngf={ngf}: '
                          'pretrain encoders of the same width')
+
+# %% ../nbs/10_ceff.ipynb #4d0c874e
+def ceff_model(encoders:DualEncoder|None=None, # pretrained (H&E, IHC) encoders, for fusion and AWL
+               ngf:int=64, # the generator's base width (and the encoders')
+               ndf:int=64, # the discriminator's base width
+               n_layers_d:int=3, # the discriminator's levels (3: the 70x70 PatchGAN)
+               vmfe:bool=True, # VMFE and MSFPM (False: the ResNet stem)
+               fusion:bool=True, # the cross-attention to the H&E encoder
+               awl:bool=True, # the adaptive weighted L1 (False: plain L1 x 100)
+               alpha:float=0.2, # the cross-attention's strength
+               gan_mode:str='vanilla', # the `GANLoss`
+               explicit_attention:bool=False, # the explicit N x N attention matrix (else SDPA)
+              ) -> CEFF:
+    "CEFF with the official architecture (generator, 70x70 PatchGAN, BatchNorm, AWL); the ablations"
+    _check_encoders(encoders, ngf, fusion, awl)
     G = CEFFGenerator(encoders.he if fusion else None, ngf, alpha=alpha, vmfe=vmfe, fusion=fusion,
                       explicit_attention=explicit_attention)
     D = init_weights(PatchDiscriminator(6, ndf, n_layers_d, norm='batch'), 'normal', 0.02)
@@ -113,59 +170,81 @@ def ceff_model(encoders:DualEncoder|None=None, # pretrained (H&E, IHC) encoders;
 # %% ../nbs/10_ceff.ipynb #52fd06c5
 _G = [(r'^encoder\.layers\.0\.', 'vmfe.stem.'), (r'^encoder\.layers\.1\.', 'vmfe.down1.'),
       (r'^encoder\.layers\.2\.', 'vmfe.down2.'),
-      (r'^generator\.convX(\d)\.', r'msfpm.squeeze\1.'), (r'^generator\.gru\.conv([zrq])\.', r'msfpm.gru.\1.'),
-      (r'^generator\.block\.0\.(q|k|v|out)_conv\.', r'fusion.\1.'), (r'^generator\.block\.0\.bn\.', 'fusion.bn.'),
+      (r'^generator\.convX(\d)\.', r'msfpm.squeeze\1.'),
+      (r'^generator\.gru\.conv([zrq])\.', r'msfpm.gru.\1.'),
+      (r'^generator\.block\.0\.(q|k|v|out)_conv\.', r'fusion.\1.'),
+      (r'^generator\.block\.0\.bn\.', 'fusion.bn.'),
       (r'^generator\.block\.(\d)\.conv_block\.', lambda m: f'blocks.{int(m[1]) - 1}.conv.'),
-      (r'^generator\.downsample\.', 'decoder.'), (r'^encoder_fusion\.', 'he_encoder.'), (r'^encoder_IHC\.', 'IHC.')]
+      (r'^generator\.downsample\.', 'decoder.'), (r'^encoder_fusion\.', 'he_encoder.'),
+      (r'^encoder_IHC\.', 'IHC.')]
 
 def _rename(key, rules):
+    "`key` renamed by the first of `rules` that matches it"
     for pat, rep in rules:
         new, n = re.subn(pat, rep, key, count=1)
         if n: return new
     raise KeyError(f'{key!r} is not a key of the official CEFF checkpoints')
 
+# %% ../nbs/10_ceff.ipynb #8feb4be9
 def _enc_key(k):
     "An official encoder key (`conv.N...` or `fc...`) as a `ResNetEncoder` key"
     if k.startswith('fc.'): return k
-    new, n = re.subn(r'^conv\.(\d+)\.', lambda m: f'body.{m[1]}.' if int(m[1]) < 16 else f'head.{int(m[1]) - 16}.', k)
+    part = lambda m: f'body.{m[1]}.' if int(m[1]) < 16 else f'head.{int(m[1]) - 16}.'
+    new, n = re.subn(r'^conv\.(\d+)\.', part, k)
     if not n: raise KeyError(f'{k!r} is not a key of the official CEFF encoders')
     return new.replace('.conv_block.', '.conv.')
 
+# %% ../nbs/10_ceff.ipynb #5aff1f70
 def _check_haar(sd:dict) -> dict:
-    "Drop the official WTConv's stored wavelet filters after checking they are the Haar (db1) filters"
+    "Drop the official WTConv's stored wavelet filters, after checking they are Haar (db1) filters"
     out = {}
     for k, v in sd.items():
-        if k.endswith('wt_filter'):   # wt_filter and iwt_filter, (4C, 1, 2, 2)
-            if not torch.allclose(v[:4, 0].float(), wavelet_filters('db1')[0], atol=1e-6):
-                raise ValueError(f'{k} holds other filters than Haar (db1): build the generator with that wavelet')
-        else: out[k] = v
+        if not k.endswith('wt_filter'): out[k] = v   # wt_filter and iwt_filter, (4C, 1, 2, 2)
+        elif not torch.allclose(v[:4, 0].float(), wavelet_filters('db1')[0], atol=1e-6):
+            raise ValueError(f'{k} holds other filters than Haar (db1): '
+                             'build the generator with that wavelet')
     return out
 
-def official_ceff_state(sd:dict) -> tuple[dict, dict]:
-    "Map an official `latest_net_G.pth` state dict to (`CEFFGenerator` state, IHC `ResNetEncoder` state)"
-    g, ihc = {}, {}
-    for k, v in _check_haar(sd).items():
-        k = _rename(k.removeprefix('module.'), _G)
-        head, rest = k.split('.', 1)
-        if head in ('he_encoder', 'IHC'): k = f'{head}.{_enc_key(rest)}'
-        (ihc if head == 'IHC' else g)[k.removeprefix('IHC.')] = v
-    return g, ihc
+# %% ../nbs/10_ceff.ipynb #4bffce88
+def _official_key(k:str) -> tuple[str, str]:
+    "Where an official generator key goes: ('G' or 'IHC', our key there)"
+    k = _rename(k.removeprefix('module.'), _G)
+    head, rest = k.split('.', 1)
+    if head in ('he_encoder', 'IHC'): k = f'{head}.{_enc_key(rest)}'
+    return ('IHC', k.removeprefix('IHC.')) if head == 'IHC' else ('G', k)
 
+def official_ceff_state(sd:dict) -> tuple[dict, dict]:
+    "Map an official `latest_net_G.pth` state dict to (`CEFFGenerator` state, IHC encoder state)"
+    out = {'G': {}, 'IHC': {}}
+    for k, v in _check_haar(sd).items():
+        part, key = _official_key(k)
+        out[part][key] = v
+    return out['G'], out['IHC']
+
+# %% ../nbs/10_ceff.ipynb #8ee2dd89
 def official_encoder_state(sd:dict) -> dict:
-    "Map an official `latest_net_Encoder.pth` (encoder1 = H&E, encoder2 = IHC) to a `DualEncoder` state dict"
+    "An official `latest_net_Encoder.pth` (encoder1: H&E, encoder2: IHC) as a `DualEncoder` state"
     out = {}
     for k, v in sd.items():
         side, rest = k.removeprefix('module.').split('.', 1)
-        if side not in ('encoder1', 'encoder2'): raise KeyError(f'{k!r} is not a key of an official encoder checkpoint')
+        if side not in ('encoder1', 'encoder2'):
+            raise KeyError(f'{k!r} is not a key of an official encoder checkpoint')
         out[('he.' if side == 'encoder1' else 'ihc.') + _enc_key(rest)] = v
     return out
 
-def load_official_ceff(path:str|Path, device='cpu') -> CEFFGenerator:
+# %% ../nbs/10_ceff.ipynb #dd0da16d
+def _load_checkpoint(path:str|Path, device) -> dict:
+    "The state dict in `path`; a missing file says where official checkpoints come from"
+    try: return torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'no official CEFF checkpoint at {path}: the authors release '
+                                '`latest_net_G.pth` files (github babyinsunshine/CEFF)') from None
+
+def load_official_ceff(path:str|Path, # an official `latest_net_G.pth`
+                       device='cpu', # where to load it
+                      ) -> CEFFGenerator:
     "The generator of an official CEFF `latest_net_G.pth`, in eval mode: stains H&E alone"
-    try: sd = torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError: raise FileNotFoundError(f'no official CEFF checkpoint at {path}: the authors release '
-                                                      '`latest_net_G.pth` files (github babyinsunshine/CEFF)') from None
-    g, _ = official_ceff_state(sd)
+    sd = _load_checkpoint(path, device)
     G = CEFFGenerator(ResNetEncoder())
-    G.load_state_dict(g)
+    G.load_state_dict(official_ceff_state(sd)[0])
     return G.eval().to(device)

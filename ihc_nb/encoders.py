@@ -28,17 +28,27 @@ __all__ = ['ResNetEncoder', 'DualEncoder', 'info_nce', 'InfoNCELoss', 'PairInput
            'load_encoders', 'encoder_checkpoint', 'pretrain_encoders']
 
 # %% ../nbs/06_encoders.ipynb #3b0637fe
+def _stem(i:int, o:int) -> list[nn.Module]:
+    "A reflection-padded 7x7 convolution, BatchNorm, ReLU"
+    return [nn.ReflectionPad2d(3), nn.Conv2d(i, o, 7, bias=False), nn.BatchNorm2d(o), nn.ReLU(True)]
+
+def _down(i:int, o:int) -> list[nn.Module]:
+    "A stride-2 3x3 convolution, BatchNorm, ReLU"
+    return [nn.Conv2d(i, o, 3, 2, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True)]
+
+# %% ../nbs/06_encoders.ipynb #9bf9bfa1
 class ResNetEncoder(nn.Module):
     "Image -> (embedding (B, `emb_dim`), features after the residual blocks (B, 4 `ngf`, H/4, W/4))"
-    def __init__(self, ngf:int=64, n_blocks:int=6, emb_dim:int=1024, in_ch:int=3):
+    def __init__(self, ngf:int=64, # base width: the features have 4 `ngf` channels
+                 n_blocks:int=6, # residual blocks
+                 emb_dim:int=1024, # size of the embedding
+                 in_ch:int=3): # input channels
         super().__init__()
         c = 4 * ngf
-        def down(i, o): return [nn.Conv2d(i, o, 3, 2, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True)]
-        self.body = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7, bias=False), nn.BatchNorm2d(ngf),
-                                  nn.ReLU(True), *down(ngf, 2 * ngf), *down(2 * ngf, c),
+        self.body = nn.Sequential(*_stem(in_ch, ngf), *_down(ngf, 2 * ngf), *_down(2 * ngf, c),
                                   *[ResnetBlock(c) for _ in range(n_blocks)])
-        self.head = nn.Sequential(*down(c, c), *down(c, c), *down(c, 2 * c), *down(2 * c, 4 * c),
-                                  nn.AdaptiveAvgPool2d(2))
+        self.head = nn.Sequential(*_down(c, c), *_down(c, c), *_down(c, 2 * c),
+                                  *_down(2 * c, 4 * c), nn.AdaptiveAvgPool2d(2))
         self.fc = nn.Linear(16 * c, emb_dim)
 
     def features(self, x): return self.body(x)
@@ -50,7 +60,9 @@ class ResNetEncoder(nn.Module):
 # %% ../nbs/06_encoders.ipynb #66cc81e5
 class DualEncoder(nn.Module):
     "The H&E and the IHC encoder of CEFF: (H&E, IHC) -> (z_he, z_ihc)"
-    def __init__(self, ngf:int=64, emb_dim:int=1024, init:bool=True):
+    def __init__(self, ngf:int=64, # base width of both encoders
+                 emb_dim:int=1024, # size of the embeddings
+                 init:bool=True): # initialise the weights N(0, 0.02), as the official code
         super().__init__()
         self.he, self.ihc = ResNetEncoder(ngf, emb_dim=emb_dim), ResNetEncoder(ngf, emb_dim=emb_dim)
         if init: init_weights(self, 'normal', 0.02)
@@ -62,15 +74,16 @@ def info_nce(q:torch.Tensor, # queries (N, D)
              temperature:float=0.07, # the softmax temperature
              symmetric:bool=False, # also the keys against the queries, averaged
             ) -> torch.Tensor:
-    "InfoNCE of queries `q` (N, D) against keys `k` (N, D): row i's positive is k[i], the other keys its negatives"
+    "InfoNCE of queries `q` against keys `k`: row i's positive is k[i], the other keys negatives"
     logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / temperature
     target = torch.arange(len(q), device=q.device)
     loss = F.cross_entropy(logits, target)
     return (loss + F.cross_entropy(logits.T, target)) / 2 if symmetric else loss
 
 class InfoNCELoss:
-    "fastai loss: InfoNCE of the (z_he, z_ihc) a `DualEncoder` returns, H&E queries against IHC keys (or both ways)"
-    def __init__(self, temperature:float=0.07, symmetric:bool=False):
+    "fastai loss: InfoNCE of the (z_he, z_ihc) of a `DualEncoder`, H&E queries against IHC keys"
+    def __init__(self, temperature:float=0.07, # the softmax temperature
+                 symmetric:bool=False): # both ways: also IHC queries against H&E keys
         self.temperature, self.symmetric = temperature, symmetric
     def __call__(self, pred, *_): return info_nce(*pred, self.temperature, self.symmetric)
 
@@ -85,15 +98,19 @@ def retrieval_acc(pred, *_):
     q, k = (F.normalize(t.float(), dim=1) for t in pred)
     return ((q @ k.T).argmax(1) == torch.arange(len(q), device=q.device)).float().mean()
 
+# %% ../nbs/06_encoders.ipynb #45367569
 def encoder_learner(dls, # (H&E, IHC) DataLoaders, e.g. `pair_dls(..., crop=256)`
-                    ngf:int=64, temperature:float=0.07, symmetric:bool=False,
+                    ngf:int=64, # base width of the encoders
+                    temperature:float=0.07, # InfoNCE's temperature
+                    symmetric:bool=False, # InfoNCE both ways
                     wd:float=1e-4, # coupled L2 weight decay (the official 1e-4)
-                    model:DualEncoder|None=None, **kwargs) -> Learner:
-    "A fastai Learner that pretrains CEFF's dual encoders with InfoNCE, Adam(0.5, 0.999) and coupled L2"
+                    model:DualEncoder|None=None, # the encoders (default: a new `DualEncoder(ngf)`)
+                    **kwargs) -> Learner: # more `Learner` arguments
+    "A fastai Learner pretraining CEFF's dual encoders: InfoNCE, Adam(0.5, 0.999) and coupled L2"
     opt = partial(Adam, mom=0.5, sqr_mom=0.999, eps=1e-8, wd=wd, decouple_wd=False)
-    # eq. 2's L2 covers every parameter, as the official Adam(weight_decay=1e-4) does: BatchNorm and biases too
-    return Learner(dls, model or DualEncoder(ngf), loss_func=InfoNCELoss(temperature, symmetric), opt_func=opt,
-                   wd_bn_bias=True, metrics=retrieval_acc, cbs=PairInput(), **kwargs)
+    # eq. 2's L2 covers every parameter (BatchNorm, biases), as the official Adam(weight_decay=1e-4)
+    return Learner(dls, model or DualEncoder(ngf), loss_func=InfoNCELoss(temperature, symmetric),
+                   opt_func=opt, wd_bn_bias=True, metrics=retrieval_acc, cbs=PairInput(), **kwargs)
 
 # %% ../nbs/06_encoders.ipynb #8ae576f6
 @torch.no_grad()
@@ -103,8 +120,10 @@ def embed_pairs(model:DualEncoder, # the encoders
     "Embeddings (z_he, z_ihc) of every pair `dl` yields, with the encoders in eval mode"
     model.eval()
     zs = [model(he, ihc) for he, ihc, *_ in dl]
-    return tuple(torch.cat([z[i] for z in zs]).float().cpu().as_subclass(torch.Tensor) for i in (0, 1))
+    side = lambda i: torch.cat([z[i] for z in zs]).float().cpu().as_subclass(torch.Tensor)
+    return side(0), side(1)
 
+# %% ../nbs/06_encoders.ipynb #747876ce
 def pair_similarities(z_he:torch.Tensor, # H&E embeddings (N, D)
                       z_ihc:torch.Tensor, # IHC embeddings (N, D) of the same pairs
                       seed:int=0, # seed of the choice of unpaired partners
@@ -118,8 +137,9 @@ def pair_similarities(z_he:torch.Tensor, # H&E embeddings (N, D)
     return pd.DataFrame(dict(similarity=np.r_[cos(z_he, z_ihc), cos(z_he, z_ihc[other])],
                              pair=['paired'] * n + ['unpaired'] * n))
 
+# %% ../nbs/06_encoders.ipynb #472aac75
 def threshold_accuracy(sims:pd.DataFrame) -> tuple[float, float, pd.DataFrame]:
-    "Best threshold, its accuracy, and the accuracy of 'paired if similarity > t' for every candidate t"
+    "Best threshold, its accuracy, and the accuracy of 'paired if similarity > t' for each t"
     s = np.sort(sims.similarity.unique())
     ts = np.r_[s[0] - 1e-6, (s[1:] + s[:-1]) / 2, s[-1] + 1e-6]
     pos = (sims.pair == 'paired').values
@@ -127,29 +147,37 @@ def threshold_accuracy(sims:pd.DataFrame) -> tuple[float, float, pd.DataFrame]:
     i = int(np.argmax(acc))
     return float(ts[i]), float(acc[i]), pd.DataFrame(dict(threshold=ts, accuracy=acc))
 
-# %% ../nbs/06_encoders.ipynb #747876ce
+# %% ../nbs/06_encoders.ipynb #e7078c02
+def _threshold_panel(ax, sims:pd.DataFrame) -> float:
+    "Accuracy against threshold on `ax`, the best threshold marked; returns it"
+    t, acc, curve = threshold_accuracy(sims)
+    ax.plot(curve.threshold, curve.accuracy)
+    ax.set(xlabel='threshold', ylabel='accuracy',
+           title=f'best threshold {t:.2f}: accuracy {100 * acc:.2f}%')
+    ax.axvline(t, color='k', ls='--')
+    return t
+
 def plot_similarity(sims:pd.DataFrame, # the table of `pair_similarities`
                     title:str='', # put before the first panel's title
                    ):
-    "The Fig. 2 figure: similarity distributions of paired vs unpaired embeddings, and accuracy against threshold"
+    "The Fig. 2 figure: similarity of paired vs unpaired embeddings, and accuracy against threshold"
     import seaborn as sns
-    t, acc, curve = threshold_accuracy(sims)
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
     sns.histplot(sims, x='similarity', hue='pair', bins=40, stat='density', kde=True, ax=a)
-    a.axvline(t, color='k', ls='--'); a.set_title(f'{title} similarity of H&E / IHC embeddings'.strip())
-    b.plot(curve.threshold, curve.accuracy); b.axvline(t, color='k', ls='--')
-    b.set(xlabel='threshold', ylabel='accuracy', title=f'best threshold {t:.2f}: accuracy {100 * acc:.2f}%')
+    a.set_title(f'{title} similarity of H&E / IHC embeddings'.strip())
+    a.axvline(_threshold_panel(b, sims), color='k', ls='--')
     fig.tight_layout()
     return fig
 
 # %% ../nbs/06_encoders.ipynb #88f3f5e3
 def save_encoders(model:DualEncoder, # the encoders to save
                   path, # the file to write
-                  **meta):
+                  **meta): # more entries of the file (the dataset, the crop...)
     "Save a `DualEncoder`'s weights and its shape to `path`"
     from ihc_nb.files import atomic_path
     ngf, emb = model.he.body[1].out_channels, model.he.fc.out_features
-    with atomic_path(path) as tmp: torch.save(dict(state=model.state_dict(), ngf=ngf, emb_dim=emb, **meta), tmp)
+    with atomic_path(path) as tmp:
+        torch.save(dict(state=model.state_dict(), ngf=ngf, emb_dim=emb, **meta), tmp)
 
 def load_encoders(path, # a `save_encoders` file
                   device=None, # where to load the weights (default: the CPU)
@@ -167,36 +195,43 @@ def encoder_checkpoint(dataset:str) -> Path:
     from ihc_nb.settings import dataset_spec, runs_dir
     return runs_dir()/f'encoders-{dataset_spec(dataset).name}'/'encoders.pth'
 
+def _similarity_report(model:DualEncoder, dl, run:Path, title:str) -> pd.DataFrame:
+    "Fig. 2 of the pairs of `dl`: `similarity.png` and `similarity.csv` in `run`; the similarities"
+    from ihc_nb.files import save_figure
+    sims = pair_similarities(*embed_pairs(model, dl))
+    save_figure(plot_similarity(sims, title), run/'similarity.png')
+    sims.to_csv(run/'similarity.csv', index=False)
+    return sims
+
+# %% ../nbs/06_encoders.ipynb #1364c941
 def pretrain_encoders(dataset:str, # a dataset name or folder
-                      run:str|Path|None=None, # the run folder (default: that of `encoder_checkpoint`)
-                      crop:int|None=None, # training crop, px (default: the dataset's `encoder_crop`)
+                      run:str|Path|None=None, # the run folder (default: `encoder_checkpoint`'s)
+                      crop:int|None=None, # training crop, px (default: `encoder_crop`)
                       bs:int|None=None, # batch size (default: `encoder_batch_size`)
-                      epochs:int|None=None, # epochs at the full learning rate (default: `encoder_epochs`)
-                      epochs_decay:int|None=None, # epochs of linear decay (default: `encoder_epochs_decay`)
+                      epochs:int|None=None, # epochs at the full rate (default: `encoder_epochs`)
+                      epochs_decay:int|None=None, # decay epochs (default: `encoder_epochs_decay`)
                       lr:float|None=None, # learning rate (default: the dataset's `lr`)
                       ngf:int=64, # base width of the encoders
                       symmetric:bool=False, # InfoNCE both ways
                       seed:int=0, # seed of python, numpy and torch
                       num_workers:int|None=None, # DataLoader workers
                       resume:bool=True, # continue from the run's last checkpoint if there is one
-                      augment:str|None='hflip', # horizontal flips (CEFF's code); 'dihedral': all 8 flips and rotations
+                      augment:str|None='hflip', # 'hflip' (CEFF's code); 'dihedral': 8 symmetries
                      ) -> tuple[DualEncoder, pd.DataFrame]:
-    ("Pretrain the dual encoders of `dataset`, save them, and return them with the Fig. 2 similarities "
-     "of its test pairs")
-    from ihc_nb.loaders import full_image_dl, pair_dls
-    from ihc_nb.files import save_figure
+    ("Pretrain the dual encoders of `dataset`, save them, and return them with the Fig. 2 "
+     "similarities of its test pairs")
+    from ihc_nb.loaders import pair_dls
     from ihc_nb.training import fit_resumable, lock_run, run_settings
     s = run_settings(dataset, encoder_crop=crop, encoder_batch_size=bs, encoder_epochs=epochs,
                      encoder_epochs_decay=epochs_decay, lr=lr, load_size=None)
     run = Path(run) if run is not None else encoder_checkpoint(dataset).parent
     lock_run(run)    # one process per run folder
     set_seed(seed)   # python, numpy and torch: shuffling, crops and flips draw from all three
-    dls = pair_dls(dataset, crop=s['encoder_crop'], bs=s['encoder_batch_size'], load_size=s['load_size'],
-                   valid_full=False, num_workers=num_workers, seed=seed, augment=augment)
+    dls = pair_dls(dataset, crop=s['encoder_crop'], bs=s['encoder_batch_size'],
+                   load_size=s['load_size'], valid_full=False, num_workers=num_workers, seed=seed,
+                   augment=augment)
     learn = encoder_learner(dls, ngf, symmetric=symmetric)
-    fit_resumable(learn, run, s['lr'], s['encoder_epochs'], s['encoder_epochs_decay'], resume=resume)
+    fit_resumable(learn, run, s['lr'], s['encoder_epochs'], s['encoder_epochs_decay'],
+                  resume=resume)
     save_encoders(learn.model, run/'encoders.pth', dataset=str(dataset), crop=s['encoder_crop'])
-    sims = pair_similarities(*embed_pairs(learn.model, dls.valid))
-    save_figure(plot_similarity(sims, f'{dataset}:'), run/'similarity.png')
-    sims.to_csv(run/'similarity.csv', index=False)
-    return learn.model.eval(), sims
+    return learn.model.eval(), _similarity_report(learn.model, dls.valid, run, f'{dataset}:')

@@ -15,14 +15,21 @@ import torch.nn.functional as F
 __all__ = ['attention', 'CrossAttentionFusion', 'attention_map_bytes']
 
 # %% ../nbs/07_fusion.ipynb #5b8f3202
-def attention(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, explicit:bool=False) -> torch.Tensor:
-    "softmax(q kᵀ / √d) v for (B, N, d) queries and (B, M, d) keys and values; `explicit` builds the N x M matrix"
+def attention(q:torch.Tensor, # queries (B, N, d)
+              k:torch.Tensor, # keys (B, M, d)
+              v:torch.Tensor, # values (B, M, d)
+              explicit:bool=False, # build the N x M matrix, as the paper writes it (else SDPA)
+             ) -> torch.Tensor:
+    "softmax(q kᵀ / √d) v: for each query, the values averaged by its similarity to their keys"
     if not explicit: return F.scaled_dot_product_attention(q, k, v)
     return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1) @ v
 
+# %% ../nbs/07_fusion.ipynb #fe6dfdd0
 class CrossAttentionFusion(nn.Module):
     "CEFF eq. 4: generator features attend to encoder features, added back with strength `alpha`"
-    def __init__(self, ch:int=256, alpha:float=0.2, explicit:bool=False):
+    def __init__(self, ch:int=256, # channels of the generator's and of the encoder's features
+                 alpha:float=0.2, # weight of the attention output added to the generator's features
+                 explicit:bool=False): # the explicit N x N attention matrix (else SDPA)
         super().__init__()
         self.q, self.k, self.v, self.out = (nn.Conv2d(ch, ch, 1) for _ in range(4))
         self.bn = nn.BatchNorm2d(ch)
@@ -30,12 +37,15 @@ class CrossAttentionFusion(nn.Module):
 
     def forward(self, gen:torch.Tensor, enc:torch.Tensor) -> torch.Tensor:
         b, c, h, w = gen.shape
-        tokens = lambda t: t.flatten(2).transpose(1, 2).contiguous()   # (B, HW, C), row-major positions
+        tokens = lambda t: t.flatten(2).transpose(1, 2).contiguous()   # (B, HW, C), row by row
         o = attention(tokens(self.q(gen)), tokens(self.k(enc)), tokens(self.v(enc)), self.explicit)
         return gen + self.alpha * self.bn(self.out(o.transpose(1, 2).reshape(b, c, h, w)))
 
 # %% ../nbs/07_fusion.ipynb #0ce39370
-def attention_map_bytes(crop:int, scale:int=4, bytes_per:int=4) -> int:
+def attention_map_bytes(crop:int, # the input size, px
+                        scale:int=4, # the features are at 1/`scale` of it
+                        bytes_per:int=4, # bytes of a value (float32: 4)
+                       ) -> int:
     "Bytes of one explicit attention matrix for a `crop` px input whose features are at 1/`scale`"
     n = (crop // scale) ** 2
     return n * n * bytes_per

@@ -1,4 +1,4 @@
-"""A conditional-GAN `Learner`: each batch a discriminator step, then a generator step; the PatchGAN discriminator, the GAN losses, and pix2pix as the first method.
+"""The PatchGAN discriminator, the GAN losses, and the first two methods (pix2pix, CycleGAN): each a `GANModel` that holds its networks and says what its discriminator step and generator step minimise.
 
 Docs: https://ihc-nb.github.io/ihc_nb/gan.html.md"""
 
@@ -7,56 +7,60 @@ Docs: https://ihc-nb.github.io/ihc_nb/gan.html.md"""
 # %% ../nbs/09_gan.ipynb #ebdc22d2
 from __future__ import annotations
 import random
-from collections import defaultdict
-from contextlib import nullcontext
-from functools import partial
 
-import matplotlib.pyplot as plt
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastai.callback.core import Callback, CancelBackwardException, CancelStepException
-from fastai.learner import Learner, Metric, ValueMetric
-from fastai.optimizer import Adam
-from fastcore.foundation import L
+from fastcore.basics import patch
 
-from .layers import Downsample, init_weights, norm_layer, set_requires_grad
-from .files import is_main, save_figure
-from .measures import psnr, ssim, to_uint8
-
+from .layers import Downsample, norm_layer
 
 # %% auto #0
-__all__ = ['PatchDiscriminator', 'GANLoss', 'GANModel', 'Pix2Pix', 'ImagePool', 'CycleGAN', 'ImageMetric', 'LossParts', 'gan_opt',
-           'tiled', 'StainLearner', 'identity_scores', 'Distributed', 'sample_grid', 'SampleGrid']
+__all__ = ['PatchDiscriminator', 'GANLoss', 'GANModel', 'Pix2Pix', 'ImagePool', 'CycleGAN']
 
 # %% ../nbs/09_gan.ipynb #c6a4814d
+def _d_level(i:int, # input channels
+            o:int, # output channels
+            stride:int, # 2: halve the size; 1: keep it
+            bias:bool, # a bias in the convolution
+            nl=None, # the norm layer class (`norm_layer`), or None
+            sn=lambda m: m, # applied to the convolution (spectral normalisation)
+            antialias:bool=False, # a stride 2 as a stride-1 convolution, then a blurred subsampling
+           ) -> list[nn.Module]:
+    "One level of a PatchGAN: 4x4 conv, [norm], LeakyReLU 0.2, [anti-aliased subsampling]"
+    conv = sn(nn.Conv2d(i, o, 4, 1 if antialias else stride, 1, bias=bias))
+    return ([conv] + ([nl(o)] if nl else []) + [nn.LeakyReLU(0.2, True)] +
+            ([Downsample(o)] if antialias and stride == 2 else []))
+
+# %% ../nbs/09_gan.ipynb #c400abda
 class PatchDiscriminator(nn.Module):
     "PatchGAN discriminator: `n_layers` strided 4x4 convolutions, one logit per patch"
-    def __init__(self, in_ch:int=6, ndf:int=64, n_layers:int=3, norm:str='batch', spectral:bool=False,
-                 antialias:bool=False):
+    def __init__(self, in_ch:int=6, # 6: conditional, H&E and IHC stacked; 3: the IHC alone
+                 ndf:int=64, # channels of the first level (doubled per level, at most 8 `ndf`)
+                 n_layers:int=3, # levels after the first: 3 gives the 70x70 PatchGAN
+                 norm:str='batch', # 'batch', 'instance' or 'none'
+                 spectral:bool=False, # spectral normalisation of every convolution (ASP)
+                 antialias:bool=False): # anti-aliased downsampling (CUT, ASP)
         super().__init__()
         nl, bias = norm_layer(norm), norm != 'batch'
         sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
-        def level(i, o, stride, b, norm=True):   # conv, [norm], LeakyReLU; a stride 2 anti-aliased if asked
-            conv = sn(nn.Conv2d(i, o, 4, 1 if antialias else stride, 1, bias=b))
-            return ([conv] + ([nl(o)] if norm and nl else []) + [nn.LeakyReLU(0.2, True)] +
-                    ([Downsample(o)] if antialias and stride == 2 else []))
-        layers, mult = level(in_ch, ndf, 2, True, norm=False), 1
+        layers, mult = _d_level(in_ch, ndf, 2, True, None, sn, antialias), 1
         for n in range(1, n_layers + 1):
             prev, mult = mult, min(2**n, 8)
-            layers += level(ndf * prev, ndf * mult, 2 if n < n_layers else 1, bias)
-        layers.append(sn(nn.Conv2d(ndf * mult, 1, 4, 1, 1)))
-        self.model = nn.Sequential(*layers)
+            stride = 2 if n < n_layers else 1
+            layers += _d_level(ndf * prev, ndf * mult, stride, bias, nl, sn, antialias)
+        self.model = nn.Sequential(*layers, sn(nn.Conv2d(ndf * mult, 1, 4, 1, 1)))
 
     def forward(self, x): return self.model(x)
 
 # %% ../nbs/09_gan.ipynb #9aa0fa01
 class GANLoss(nn.Module):
-    "Adversarial loss of discriminator logits against the label real (1) or fake (0): 'vanilla' (BCE) or 'lsgan' (MSE)"
+    ("Adversarial loss of discriminator logits against the label real (1) or fake (0): "
+     "'vanilla' (BCE) or 'lsgan' (MSE)")
     def __init__(self, mode:str='vanilla'):
         super().__init__()
-        if mode not in ('vanilla', 'lsgan'): raise ValueError(f"gan mode must be 'vanilla' or 'lsgan', not {mode!r}")
+        if mode not in ('vanilla', 'lsgan'):
+            raise ValueError(f"gan mode must be 'vanilla' or 'lsgan', not {mode!r}")
         self.mode, self.loss = mode, nn.BCEWithLogitsLoss() if mode == 'vanilla' else nn.MSELoss()
 
     def forward(self, pred:torch.Tensor, real:bool) -> torch.Tensor:
@@ -64,13 +68,14 @@ class GANLoss(nn.Module):
 
 # %% ../nbs/09_gan.ipynb #5af877ee
 class GANModel(nn.Module):
-    "A training method: networks, inference (`forward`: H&E -> IHC), and the losses of a D step and a G step"
+    "A training method: networks, inference (`forward`: H&E -> IHC), the losses of its D and G step"
     loss_names = ()
-    g_first = False   # the G step before the D step (CycleGAN's order); else D first (pix2pix, CUT, ASP, CEFF)
+    g_first = False   # the G step first (CycleGAN); else the D step first (pix2pix, CUT, ASP, CEFF)
 
     def forward(self, he): return self.G(he)
     def generate(self, he, ihc): return self(he)
-    def discriminators(self) -> list[nn.Module]: return [self.D] if getattr(self, 'D', None) is not None else []
+    def discriminators(self) -> list[nn.Module]:
+        return [self.D] if getattr(self, 'D', None) is not None else []
 
     def param_groups(self) -> list[list[nn.Parameter]]:
         "[generator-side parameters, discriminator parameters], trainable ones only"
@@ -85,7 +90,10 @@ class GANModel(nn.Module):
 class Pix2Pix(GANModel):
     "pix2pix: conditional GAN + `lambda_l1` x L1"
     loss_names = ('d_loss', 'g_gan', 'g_l1')
-    def __init__(self, G:nn.Module, D:nn.Module, gan_mode:str='vanilla', lambda_l1:float=100.):
+    def __init__(self, G:nn.Module, # the generator, H&E -> IHC
+                 D:nn.Module, # the conditional discriminator: 6 input channels, H&E and IHC stacked
+                 gan_mode:str='vanilla', # the `GANLoss`: 'vanilla' or 'lsgan'
+                 lambda_l1:float=100.): # the weight of the L1
         super().__init__()
         self.G, self.D, self.gan, self.lambda_l1 = G, D, GANLoss(gan_mode), lambda_l1
 
@@ -102,24 +110,36 @@ class Pix2Pix(GANModel):
 
 # %% ../nbs/09_gan.ipynb #ba2641bb
 class ImagePool:
-    "CycleGAN's history of generated images: once full, each new image swaps, with probability 1/2, for a stored one"
+    ("CycleGAN's history of generated images: once full, each new image swaps, "
+     "with probability 1/2, for a stored one")
     def __init__(self, size:int=50): self.size, self.images = size, []
     def query(self, images:torch.Tensor) -> torch.Tensor:
+        "The images for the discriminator: `images`, once full about half swapped for earlier ones"
         if self.size == 0: return images
-        out = []
-        for im in images.detach():
-            if len(self.images) < self.size: self.images.append(im); out.append(im)
-            elif random.random() > 0.5:
-                i = random.randrange(self.size); out.append(self.images[i].clone()); self.images[i] = im
-            else: out.append(im)
-        return torch.stack(out)
+        return torch.stack([self._swap(im) for im in images.detach()])
+    def _swap(self, im:torch.Tensor) -> torch.Tensor:
+        "`im` itself while the pool fills; then, with probability 1/2, the stored image it replaces"
+        if len(self.images) < self.size:
+            self.images.append(im)
+            return im
+        if random.random() <= 0.5: return im
+        i = random.randrange(self.size)
+        out, self.images[i] = self.images[i].clone(), im
+        return out
 
 # %% ../nbs/09_gan.ipynb #596328d8
 class CycleGAN(GANModel):
-    "CycleGAN: G_A: H&E -> IHC, G_B: IHC -> H&E, D_A (IHC), D_B (H&E); GAN + cycle + identity losses"
+    "CycleGAN: G_A: H&E -> IHC, G_B: IHC -> H&E, D_A (IHC), D_B (H&E); GAN + cycle + identity"
     loss_names, g_first = ('d_loss', 'g_gan', 'g_cycle', 'g_idt'), True
-    def __init__(self, G_A, G_B, D_A, D_B, gan_mode:str='lsgan', lambda_a:float=10., lambda_b:float=10.,
-                 lambda_idt:float=0.5, pool:int=50):
+    def __init__(self, G_A, # generator H&E -> IHC
+                 G_B, # generator IHC -> H&E
+                 D_A, # discriminator of IHC (3 input channels)
+                 D_B, # discriminator of H&E
+                 gan_mode:str='lsgan', # the `GANLoss`
+                 lambda_a:float=10., # weight of the cycle H&E -> IHC -> H&E
+                 lambda_b:float=10., # weight of the cycle IHC -> H&E -> IHC
+                 lambda_idt:float=0.5, # weight of the identity losses, relative to the cycles'
+                 pool:int=50): # size of the `ImagePool`s
         super().__init__()
         self.G, self.G_B, self.D, self.D_B, self.gan = G_A, G_B, D_A, D_B, GANLoss(gan_mode)
         self.lambda_a, self.lambda_b, self.lambda_idt = lambda_a, lambda_b, lambda_idt
@@ -131,201 +151,22 @@ class CycleGAN(GANModel):
         fake_b, fake_a = self.G(he), self.G_B(ihc)
         return fake_b, fake_a, self.G_B(fake_b), self.G(fake_a), self.G(ihc), self.G_B(he)
 
-    def d_loss(self, he, ihc, out):
-        fake_b, fake_a = self.pool_b.query(out[0]), self.pool_a.query(out[1])
-        loss = 0.5 * (self.gan(self.D(ihc), True) + self.gan(self.D(fake_b), False)) + \
-               0.5 * (self.gan(self.D_B(he), True) + self.gan(self.D_B(fake_a), False))
-        return dict(loss=loss, d_loss=loss)
-
-    def g_loss(self, he, ihc, out):
-        fake_b, fake_a, rec_a, rec_b, idt_b, idt_a = out
-        gan = self.gan(self.D(fake_b), True) + self.gan(self.D_B(fake_a), True)
-        cyc = self.lambda_a * F.l1_loss(rec_a, he) + self.lambda_b * F.l1_loss(rec_b, ihc)
-        idt = self.lambda_idt * (self.lambda_b * F.l1_loss(idt_b, ihc) + self.lambda_a * F.l1_loss(idt_a, he))
-        return dict(loss=gan + cyc + idt, g_gan=gan, g_cycle=cyc, g_idt=idt)
-
-# %% ../nbs/09_gan.ipynb #4dca6846
-class ImageMetric(Metric):
-    ("A per-image metric of generated vs real IHC (8-bit RGB), averaged over the validation set; "
-     "`values` keeps each image's")
-    def __init__(self, func, name:str): self.func, self._name = func, name
-    def reset(self): self.values = []
-    def accumulate(self, learn):
-        self.values += [self.func(f, r) for f, r in zip(to_uint8(learn.pred), to_uint8(learn.y))]
-    @property
-    def value(self): return float(np.mean(self.values)) if self.values else None
-    @property
-    def name(self): return self._name
-
-class LossParts(Callback):
-    "Average each named loss part over the training epoch; `metrics` shows them as columns"
-    def __init__(self, names): self.names, self.sums, self.n = list(names), defaultdict(float), 0
-    def before_epoch(self): self.sums, self.n = defaultdict(float), 0
-    def after_batch(self):
-        if self.training and getattr(self.learn, 'loss_parts', None):
-            for k in self.names: self.sums[k] += float(self.learn.loss_parts.get(k, float('nan')))
-            self.n += 1
-    def mean(self, k): return self.sums[k] / self.n if self.n else None
-    @property
-    def metrics(self): return [ValueMetric(partial(self.mean, k), k) for k in self.names]
-
-def gan_opt(wd:float=0.): return partial(Adam, mom=0.5, sqr_mom=0.999, eps=1e-8, wd=wd)
-
 # %% ../nbs/09_gan.ipynb #e78649ae
-def _starts(n:int, tile:int) -> list[int]: return sorted({*range(0, n - tile, tile), n - tile}) if n > tile else [0]
-
-def tiled(f, x:torch.Tensor, tile:int|None=None) -> torch.Tensor:
-    "`f` applied to `tile` x `tile` tiles of `x` (B, C, H, W), stitched back; to all of `x` at once if `tile` is None"
-    if tile is None: return f(x)
-    out = None
-    for i in _starts(x.shape[-2], tile):
-        for j in _starts(x.shape[-1], tile):
-            y = f(x[..., i:i + tile, j:j + tile])
-            if out is None: out = y.new_empty(*y.shape[:2], *x.shape[-2:])
-            out[..., i:i + tile, j:j + tile] = y
-    return out
+@patch
+def d_loss(self:CycleGAN, he, ihc, out):
+    "D_A on real vs (pooled) generated IHC, D_B on real vs (pooled) generated H&E, each halved"
+    fake_b, fake_a = self.pool_b.query(out[0]), self.pool_a.query(out[1])
+    loss = (0.5 * (self.gan(self.D(ihc), True) + self.gan(self.D(fake_b), False)) +
+            0.5 * (self.gan(self.D_B(he), True) + self.gan(self.D_B(fake_a), False)))
+    return dict(loss=loss, d_loss=loss)
 
 # %% ../nbs/09_gan.ipynb #3be86af0
-class StainLearner(Learner):
-    "fastai `Learner` for H&E -> IHC methods (`GANModel`s): a D step and a G step per batch (`model.g_first`: G first)"
-    def __init__(self, dls, model:GANModel, lr:float=2e-4, opt_func=None, metrics=None, cbs=None,
-                 bf16:bool|None=None, channels_last:bool|None=None,
-                 valid_tile:int|None=None, # validate on tiles of this size, stitched (None: whole images at once)
-                 **kwargs):
-        parts = LossParts(model.loss_names)
-        super().__init__(dls, model, loss_func=F.l1_loss, opt_func=opt_func or gan_opt(), lr=lr,
-                         splitter=lambda m: m.param_groups(), cbs=[parts, *L(cbs)],
-                         metrics=[*parts.metrics, ImageMetric(psnr, 'psnr'), ImageMetric(ssim, 'ssim'),
-                                  *L(metrics)], **kwargs)
-        if torch.distributed.is_initialized(): self.add_cb(Distributed())
-        cuda = dls.device is not None and torch.device(dls.device).type == 'cuda'
-        self.bf16 = cuda if bf16 is None else bf16
-        self.channels_last = cuda if channels_last is None else channels_last
-        if cuda: torch.backends.cudnn.benchmark = True
-        if self.channels_last: self.model.to(memory_format=torch.channels_last)
-        self.valid_tile = valid_tile
-
-    def _autocast(self):
-        dev = torch.device(self.dls.device or 'cpu').type
-        return torch.autocast(dev, dtype=torch.bfloat16) if self.bf16 else nullcontext()
-
-    def _inputs(self):
-        "The batch as plain tensors (fastai's typed tensors cost time in every op), channels-last if asked"
-        t = lambda x: x.as_subclass(torch.Tensor).contiguous(memory_format=torch.channels_last if self.channels_last
-                                                                           else torch.contiguous_format)
-        return t(self.xb[0]), t(self.yb[0])
-
-    def _clear_grads(self):
-        for p, *_ in self.opt.all_params(): p.grad = None
-
-    def _sync_grads(self):
-        "Average the gradients over the processes (synchronous data parallelism; nothing to do in one process)"
-        import torch.distributed as dist
-        if not dist.is_initialized(): return
-        grads = [p.grad for p, *_ in self.opt.all_params() if p.grad is not None]
-        if not grads: return
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        dist.all_reduce(flat); flat /= dist.get_world_size()
-        for g, f in zip(grads, flat.split([g.numel() for g in grads])): g.copy_(f.view_as(g))
-
-    def _d_step(self, he, ihc, out) -> dict:
-        "D step: only D's parameters get gradients (the generated images are detached)"
-        ds = self.model.discriminators()
-        if not ds: return {}
-        set_requires_grad(ds, True)
-        fake = tuple(o.detach() for o in out) if isinstance(out, tuple) else out.detach()
-        with self._autocast(): d = self.model.d_loss(he, ihc, fake)
-        self._clear_grads(); d['loss'].float().backward(); self._sync_grads(); self.opt.step()
-        set_requires_grad(ds, False)
-        return d
-
-    def _g_step(self, he, ihc, out) -> dict:
-        "G step, D frozen, through fastai's loss, backward and step events"
-        set_requires_grad(self.model.discriminators(), False)
-        with self._autocast(): g = self.model.g_loss(he, ihc, out)
-        self.loss_grad = g['loss'].float(); self.loss = self.loss_grad.detach().clone()
-        self('after_loss')
-        self._clear_grads()
-        self._with_events(self._backward, 'backward', CancelBackwardException)
-        self._sync_grads()
-        self._with_events(self._step, 'step', CancelStepException)
-        self._clear_grads()
-        return g
-
-    def _do_one_batch(self):
-        he, ihc = self._inputs()
-        if not self.training:
-            with self._autocast(): self.pred = tiled(self.model, he, self.valid_tile).float()
-            self('after_pred')
-            self.loss_grad = F.l1_loss(self.pred, ihc.float()); self.loss = self.loss_grad.clone()
-            self('after_loss')
-            return
-        with self._autocast(): out = self.model.generate(he, ihc)
-        self.pred = out[0] if isinstance(out, tuple) else out; self('after_pred')
-        parts = {}
-        for step in (self._g_step, self._d_step) if self.model.g_first else (self._d_step, self._g_step):
-            parts.update(step(he, ihc, out))
-        self.loss_parts = {k: v.detach() for k, v in parts.items() if k != 'loss'}
-
-# %% ../nbs/09_gan.ipynb #34e20da4
-def identity_scores(dl) -> dict:
-    "PSNR and SSIM of the identity mapping (H&E as IHC) over the (H&E, IHC) batches of `dl`"
-    ims = [(h, i) for hb, ib, *_ in dl for h, i in zip(to_uint8(hb), to_uint8(ib))]
-    return dict(psnr=float(np.mean([psnr(h, i) for h, i in ims])), ssim=float(np.mean([ssim(h, i) for h, i in ims])))
-
-# %% ../nbs/09_gan.ipynb #e8d51a56
-class Distributed(Callback):
-    "Shard the training data by process and start every process from the main process's weights"
-    order = -10
-    def before_fit(self):
-        import torch.distributed as dist
-        rank, world = dist.get_rank(), dist.get_world_size()
-        for t in self.learn.model.state_dict().values(): dist.broadcast(t, 0)
-        dl = self.dls.train
-        if not hasattr(dl, '_all_idxs'):
-            dl._all_idxs = dl.get_idxs
-            def shard():
-                idxs = list(dl._all_idxs())
-                idxs += idxs[:(-len(idxs)) % world]            # pad so that every process gets as many
-                return idxs[rank::world]
-            dl.get_idxs = shard
-    def before_epoch(self):
-        import random
-        self.dls.train.rng = random.Random(1000 + self.epoch)  # the same shuffle in every process
-
-# %% ../nbs/09_gan.ipynb #1dd0c0b4
-def sample_grid(he, fake, real, titles=('H&E', 'generated IHC', 'real IHC')):
-    "A figure with one row per image: H&E, generated and real IHC (tensors in [-1, 1])"
-    rows = [to_uint8(t) for t in (he, fake, real)]
-    n = len(rows[0])
-    fig, axs = plt.subplots(n, 3, figsize=(9, 3 * n), squeeze=False)
-    for i in range(n):
-        for j in range(3):
-            axs[i, j].imshow(rows[j][i]); axs[i, j].axis('off')
-            if i == 0: axs[i, j].set_title(titles[j])
-    fig.tight_layout()
-    return fig
-
-class SampleGrid(Callback):
-    ("Save `fname` in the run folder after each training epoch: H&E, generated and real IHC of the first `n` "
-     "validation images")
-    order = 70
-    def __init__(self, n:int=4, fname:str='samples.png'): self.n, self.fname, self.he = n, fname, None
-    def before_epoch(self): self.trained = False
-    # fastai's `validate` runs the epoch events too: only save after training
-    def before_train(self): self.trained = True
-
-    def _samples(self):
-        hes, ihcs = [], []
-        for he, ihc in self.dls.valid:
-            hes.append(he); ihcs.append(ihc)
-            if sum(len(h) for h in hes) >= self.n: break
-        return (torch.cat([t.as_subclass(torch.Tensor) for t in ts])[:self.n] for ts in (hes, ihcs))
-
-    @torch.no_grad()
-    def after_epoch(self):
-        if not self.trained or not is_main(): return
-        if self.he is None: self.he, self.ihc = self._samples()
-        self.model.eval()
-        with self.learn._autocast(): fake = torch.cat([self.model(h[None]).float() for h in self.he])
-        save_figure(sample_grid(self.he, fake, self.ihc), self.learn.path/self.fname)
+@patch
+def g_loss(self:CycleGAN, he, ihc, out):
+    "GAN terms of both generators, cycle consistency both ways, identity both ways"
+    fake_b, fake_a, rec_a, rec_b, idt_b, idt_a = out
+    gan = self.gan(self.D(fake_b), True) + self.gan(self.D_B(fake_a), True)
+    cyc = self.lambda_a * F.l1_loss(rec_a, he) + self.lambda_b * F.l1_loss(rec_b, ihc)
+    idt = self.lambda_idt * (self.lambda_b * F.l1_loss(idt_b, ihc) +
+                             self.lambda_a * F.l1_loss(idt_a, he))
+    return dict(loss=gan + cyc + idt, g_gan=gan, g_cycle=cyc, g_idt=idt)

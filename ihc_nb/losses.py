@@ -11,6 +11,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from fastcore.basics import patch
+
 from .gan import GANLoss, GANModel, Pix2Pix
 from .layers import init_weights
 
@@ -20,53 +22,73 @@ __all__ = ['PatchSampler', 'patch_nce', 'multilayer_nce', 'asp_constant_weight',
 
 # %% ../nbs/11_losses.ipynb #54420562
 class PatchSampler(nn.Module):
-    "CUT's patch sampler: per feature layer, `num_patches` random positions, an MLP head (C -> `nc` -> `nc`), L2 norm"
-    def __init__(self, channels:list[int], nc:int=256, mlp:bool=True, init:str='xavier', gain:float=0.02):
+    "CUT's patch sampler: per feature layer, `num_patches` random positions, an MLP head, L2 norm"
+    def __init__(self, channels:list[int], # channels of each feature layer
+                 nc:int=256, # the heads' width: C -> `nc` -> `nc`
+                 mlp:bool=True, # the MLP heads (else the features themselves)
+                 init:str='xavier', # the heads' initialisation (`init_weights`)
+                 gain:float=0.02): # its gain
         super().__init__()
         self.heads = nn.ModuleList(nn.Sequential(nn.Linear(c, nc), nn.ReLU(), nn.Linear(nc, nc))
                                    if mlp else nn.Identity() for c in channels)
         init_weights(self, init, gain)
 
-    def forward(self, feats:list[torch.Tensor], num_patches:int=256, ids:list|None=None) -> tuple[list, list]:
-        "(B*P, nc) normalised patch embeddings per layer, batch-major, and the positions used"
-        out, used = [], []
-        for i, (f, head) in enumerate(zip(feats, self.heads)):
-            b, c, h, w = f.shape
-            f = f.permute(0, 2, 3, 1).flatten(1, 2)                      # (B, HW, C)
-            pid = torch.randperm(h * w, device=f.device)[:min(num_patches, h * w)] if ids is None else ids[i]
-            out.append(F.normalize(head(f[:, pid].flatten(0, 1)), dim=1, eps=1e-7)); used.append(pid)
-        return out, used
+# %% ../nbs/11_losses.ipynb #d634abcc
+@patch
+def forward(self:PatchSampler, feats:list[torch.Tensor], num_patches:int=256, ids:list|None=None):
+    "(B*P, nc) normalised patch embeddings per layer, batch-major, and the positions used"
+    out, used = [], []
+    for i, (f, head) in enumerate(zip(feats, self.heads)):
+        n = f.shape[2] * f.shape[3]
+        pid = torch.randperm(n, device=f.device)[:min(num_patches, n)] if ids is None else ids[i]
+        f = f.permute(0, 2, 3, 1).flatten(1, 2)                      # (B, HW, C)
+        out.append(F.normalize(head(f[:, pid].flatten(0, 1)), dim=1, eps=1e-7))
+        used.append(pid)
+    return out, used
 
-def patch_nce(q:torch.Tensor, k:torch.Tensor, batch_size:int, temperature:float=0.07,
-              all_negatives:bool=False) -> torch.Tensor:
-    ("Per-patch InfoNCE of queries `q` (N, D) against keys `k` (N, D), N = `batch_size` x patches; "
-     "negatives from the same image")
-    k = k.detach()
+# %% ../nbs/11_losses.ipynb #489c7989
+def _negatives(q:torch.Tensor, k:torch.Tensor, groups:int) -> torch.Tensor:
+    "Each query's similarity to the keys of its group, its own key masked at -10: (N, N / `groups`)"
     n, d = q.shape
-    l_pos = (q * k).sum(1, keepdim=True)
-    g = 1 if all_negatives else batch_size
-    qb, kb = q.view(g, -1, d), k.view(g, -1, d)
+    qb, kb = q.view(groups, -1, d), k.view(groups, -1, d)
     m = qb.shape[1]
-    l_neg = (qb @ kb.transpose(1, 2)).masked_fill(torch.eye(m, dtype=torch.bool, device=q.device), -10.).view(n, m)
-    return F.cross_entropy(torch.cat([l_pos, l_neg], 1) / temperature,
-                           torch.zeros(n, dtype=torch.long, device=q.device), reduction='none')
+    own = torch.eye(m, dtype=torch.bool, device=q.device)
+    return (qb @ kb.transpose(1, 2)).masked_fill(own, -10.).view(n, m)
+
+def patch_nce(q:torch.Tensor, # queries (N, D), N = `batch_size` x patches, batch-major
+              k:torch.Tensor, # keys (N, D): k[i] is the positive of q[i]
+              batch_size:int, # images in the batch
+              temperature:float=0.07, # the softmax temperature
+              all_negatives:bool=False, # negatives from every image of the batch, not only its own
+             ) -> torch.Tensor:
+    "Per-patch InfoNCE of queries `q` against keys `k`, negatives from the same image"
+    k = k.detach()
+    l_pos = (q * k).sum(1, keepdim=True)
+    l_neg = _negatives(q, k, 1 if all_negatives else batch_size)
+    target = torch.zeros(len(q), dtype=torch.long, device=q.device)
+    return F.cross_entropy(torch.cat([l_pos, l_neg], 1) / temperature, target, reduction='none')
 
 # %% ../nbs/11_losses.ipynb #5f574f1d
-def multilayer_nce(sampler:PatchSampler, src:list[torch.Tensor], tgt:list[torch.Tensor], num_patches:int=256,
-                   temperature:float=0.07, weight=None, all_negatives:bool=False) -> torch.Tensor:
-    ("PatchNCE of target features (queries) against source features (keys) over layers; "
-     "`weight(q, k)` per patch if given")
+def multilayer_nce(sampler:PatchSampler, # the patch sampler and its heads
+                   src:list[torch.Tensor], # source feature maps, one per layer: the keys
+                   tgt:list[torch.Tensor], # target feature maps at the same layers: the queries
+                   num_patches:int=256, # patches sampled per layer
+                   temperature:float=0.07, # the softmax temperature
+                   weight=None, # `weight(q, k)`: a weight per patch (ASP), or None
+                   all_negatives:bool=False, # negatives from every image of the batch
+                  ) -> torch.Tensor:
+    "PatchNCE of target features (queries) against source features (keys), averaged over layers"
     k, ids = sampler(src, num_patches)
     q, _ = sampler(tgt, num_patches, ids)
-    b = src[0].shape[0]
-    losses = []
-    for qi, ki in zip(q, k):
-        l = patch_nce(qi, ki, b, temperature, all_negatives)
-        losses.append((l * weight(qi, ki) if weight is not None else l).mean())
-    return torch.stack(losses).mean()
+    losses = [patch_nce(qi, ki, len(src[0]), temperature, all_negatives) for qi, ki in zip(q, k)]
+    if weight is not None: losses = [l * weight(qi, ki) for l, qi, ki in zip(losses, q, k)]
+    return torch.stack([l.mean() for l in losses]).mean()
 
 # %% ../nbs/11_losses.ipynb #ddfa4292
-def asp_constant_weight(schedule:str, t:float, const_frac:float) -> float:
+def asp_constant_weight(schedule:str, # 'zero', 'linear', 'sigmoid' or 'lambda'
+                        t:float, # training progress: the epoch over the number of epochs
+                        const_frac:float, # the part of training at the constant learning rate
+                       ) -> float:
     "1 - g(t): the weight of the constant term at training progress `t` in [0, 1)"
     if schedule == 'zero': return 1.
     if schedule == 'linear': return 1. - t
@@ -74,7 +96,9 @@ def asp_constant_weight(schedule:str, t:float, const_frac:float) -> float:
     if schedule == 'lambda': return 1. if t < const_frac else (1. - t) / (1. - const_frac)
     raise ValueError(f"ASP schedule must be zero, linear, sigmoid or lambda, not {schedule!r}")
 
-def asp_lookup(lookup:str, s:torch.Tensor) -> torch.Tensor:
+def asp_lookup(lookup:str, # 'uniform', 'linear', 'top' or 'bell'
+               s:torch.Tensor, # feature similarities
+              ) -> torch.Tensor:
     "h(s): the weight of a patch pair with feature similarity `s`"
     if lookup == 'uniform': return torch.ones_like(s)
     if lookup == 'linear': return F.relu(s)
@@ -82,8 +106,10 @@ def asp_lookup(lookup:str, s:torch.Tensor) -> torch.Tensor:
     if lookup == 'bell': return torch.exp(-((s - 0.5) * 4.) ** 2 / 2.) / math.sqrt(2 * math.pi)
     raise ValueError(f"ASP lookup must be uniform, linear, top or bell, not {lookup!r}")
 
+# %% ../nbs/11_losses.ipynb #adbf0248
 def asp_weights(mode:str, sim:torch.Tensor, epoch:int, n_const:int, n_decay:int) -> torch.Tensor:
-    "ASP's per-patch weights (mean 1, no gradient) for similarities `sim` at `epoch` (from 0) of `n_const` + `n_decay`"
+    ("ASP's per-patch weights (mean 1, no gradient) for similarities `sim` at `epoch` (from 0) of "
+     "`n_const` + `n_decay`; `mode`: `<schedule>_<lookup>` or 'none'")
     sim = sim.detach()
     if mode == 'none': return torch.ones_like(sim)
     schedule, lookup = mode.split('_')
@@ -93,27 +119,33 @@ def asp_weights(mode:str, sim:torch.Tensor, epoch:int, n_const:int, n_decay:int)
     return w / w.sum() * len(w)
 
 # %% ../nbs/11_losses.ipynb #2f6704e3
-def asp_nce(q:torch.Tensor, k:torch.Tensor, batch_size:int, mode:str, epoch:int, n_const:int, n_decay:int,
-            temperature:float=0.07) -> torch.Tensor:
-    "Per-patch ASP loss: supervised PatchNCE weighted by `asp_weights` of the query-key similarity"
-    sim = (q * k.detach()).sum(1)
-    return patch_nce(q, k, batch_size, temperature) * asp_weights(mode, sim, epoch, n_const, n_decay)
+def asp_nce(q:torch.Tensor, k:torch.Tensor, batch_size:int, mode:str, epoch:int, n_const:int,
+            n_decay:int, temperature:float=0.07) -> torch.Tensor:
+    ("Per-patch ASP loss of generated patches `q` against the real ones `k`: supervised PatchNCE "
+     "weighted by `asp_weights` of the query-key similarity")
+    w = asp_weights(mode, (q * k.detach()).sum(1), epoch, n_const, n_decay)
+    return patch_nce(q, k, batch_size, temperature) * w
 
 # %% ../nbs/11_losses.ipynb #6d8d038b
 def _blur(x:torch.Tensor, kernel:torch.Tensor) -> torch.Tensor:
     "Depthwise blur of (B, C, H, W) with a 2-D `kernel`, reflection padding"
     c, k = x.shape[1], kernel.shape[-1]
-    return F.conv2d(F.pad(x, (k // 2,) * 4, mode='reflect'), kernel.to(x)[None, None].expand(c, 1, k, k), groups=c)
+    x = F.pad(x, (k // 2,) * 4, mode='reflect')
+    return F.conv2d(x, kernel.to(x)[None, None].expand(c, 1, k, k), groups=c)
 
-def gaussian_kernel(size:int=3, sigma:float=1.) -> torch.Tensor:
+def gaussian_kernel(size:int=3, # the kernel is `size` x `size`
+                    sigma:float=1., # the Gaussian's standard deviation, px
+                   ) -> torch.Tensor:
     "Normalised 2-D Gaussian kernel"
     g = torch.exp(-(torch.arange(size) - size // 2).float() ** 2 / (2 * sigma ** 2))
     g = g / g.sum()
     return torch.outer(g, g)
 
+# %% ../nbs/11_losses.ipynb #f8527b69
 class PyramidL1(nn.Module):
-    "PyramidPix2pix loss: weighted L1 at full resolution and after each octave step (4 Gaussian blurs, subsample)"
-    def __init__(self, weights=(25., 25., 25., 25.), blurs:int=4):
+    "PyramidPix2pix loss: weighted L1 at full resolution and after each octave step"
+    def __init__(self, weights=(25., 25., 25., 25.), # per level, full resolution first
+                 blurs:int=4): # Gaussian blurs per octave step
         super().__init__()
         self.weights, self.blurs = weights, blurs
         self.register_buffer('kernel', gaussian_kernel(3, 1.), persistent=False)
@@ -130,9 +162,17 @@ class PyramidL1(nn.Module):
         return loss
 
 # %% ../nbs/11_losses.ipynb #b8d4e315
+def _check_pyramid(x:torch.Tensor, n:int):
+    "Stop unless images `x` are large enough for an `n`-level pyramid"
+    if min(x.shape[-2:]) <= 2 ** (n - 1):
+        raise ValueError(f'a {n}-level Gaussian pyramid needs images larger than {2 ** (n - 1)} '
+                         f'px, got {x.shape[-2]}x{x.shape[-1]}: '
+                         'use larger crops or fewer `gp_weights`')
+
+# %% ../nbs/11_losses.ipynb #39f0f105
 class GaussianPyramidL1(nn.Module):
-    "ASP's Gaussian-pyramid loss: mean over levels of weight x L1 between the pyramids (5x5 binomial, reflect)"
-    def __init__(self, weights=(1/64, 1/32, 1/16, 1/8, 1/4, 1.)):
+    "ASP's Gaussian-pyramid loss: mean over levels of weight x L1 of the pyramids (5x5 binomial)"
+    def __init__(self, weights=(1/64, 1/32, 1/16, 1/8, 1/4, 1.)): # per level, finest first
         super().__init__()
         self.weights = weights
         b = torch.tensor([1., 4., 6., 4., 1.])
@@ -147,70 +187,123 @@ class GaussianPyramidL1(nn.Module):
         return levels + [x]
 
     def forward(self, fake, real):
-        if min(fake.shape[-2:]) <= 2 ** (len(self.weights) - 1):
-            raise ValueError(f'a {len(self.weights)}-level Gaussian pyramid needs images larger than '
-                             f'{2 ** (len(self.weights) - 1)} px, '
-                             f'got {fake.shape[-2]}x{fake.shape[-1]}: use larger crops or fewer `gp_weights`')
-        return torch.stack([w * F.l1_loss(a, b)
-                            for w, a, b in zip(self.weights, self.pyramid(fake), self.pyramid(real))]).mean()
+        _check_pyramid(fake, len(self.weights))
+        levels = zip(self.weights, self.pyramid(fake), self.pyramid(real))
+        return torch.stack([w * F.l1_loss(a, b) for w, a, b in levels]).mean()
 
 # %% ../nbs/11_losses.ipynb #0d91e62c
 class PyramidPix2Pix(Pix2Pix):
     "PyramidPix2pix (BCI): conditional GAN + L1 at four scales of a Gaussian pyramid"
-    def __init__(self, G, D, gan_mode:str='vanilla', weights=(25., 25., 25., 25.)):
+    def __init__(self, G, # the generator
+                 D, # the conditional discriminator (6 input channels)
+                 gan_mode:str='vanilla', # the `GANLoss`
+                 weights=(25., 25., 25., 25.)): # the `PyramidL1` weights
         super().__init__(G, D, gan_mode, lambda_l1=1.)
         self.pyramid = PyramidL1(weights)
     def pixel_loss(self, fake, ihc): return self.pyramid(fake, ihc)
 
 # %% ../nbs/11_losses.ipynb #0aa4cd0c
+def _feature_channels(G:nn.Module, layers:list) -> list[int]:
+    "The channels of the feature maps `G.features` gives at `layers` (probed on a 64 px image)"
+    with torch.no_grad(): return [f.shape[1] for f in G.features(torch.zeros(1, 3, 64, 64), layers)]
+
+def _loss_names(nce_idt:bool, lambda_asp:float, lambda_gp:float) -> tuple:
+    "The loss parts a `ContrastiveGAN` reports, given its switches"
+    return (('d_loss', 'g_gan', 'g_nce') + (('g_nce_idt',) if nce_idt else ()) +
+            (('g_asp',) if lambda_asp else ()) + (('g_gp',) if lambda_gp else ()))
+
+# %% ../nbs/11_losses.ipynb #14fb08f8
 class ContrastiveGAN(GANModel):
-    "CUT / FastCUT / ASP / Qu et al.: LSGAN + PatchNCE (+ identity NCE) (+ ASP) (+ Gaussian-pyramid L1)"
-    def __init__(self, G, D, gan_mode:str='lsgan', lambda_gan:float=1., lambda_nce:float=1., nce_idt:bool=False,
-                 idt_average:bool=True, flip_equivariance:bool=False, num_patches:int=256, nce_t:float=0.07,
-                 nce_layers=None, lambda_asp:float=0., asp_mode:str='lambda_linear', lambda_gp:float=0.,
-                 gp_weights=(1/64, 1/32, 1/16, 1/8, 1/4, 1.), init:str='xavier'):
+    "CUT / FastCUT / ASP / Qu et al.: LSGAN + PatchNCE (+ identity NCE) (+ ASP) (+ pyramid L1)"
+    def __init__(self, G, # the generator; `G.features(x, layers)` gives its encoder's feature maps
+                 D, # the unconditional discriminator (3 input channels)
+                 gan_mode:str='lsgan', # the `GANLoss`
+                 lambda_gan:float=1., # weight of the GAN term
+                 lambda_nce:float=1., # weight of PatchNCE between the H&E and the generated IHC
+                 nce_idt:bool=False, # also the identity NCE, real IHC against G(real IHC) (CUT)
+                 idt_average:bool=True, # average the two NCE terms (CUT), else sum them (ASP)
+                 flip_equivariance:bool=False, # flip half the batches before G (FastCUT)
+                 num_patches:int=256, # patches sampled per feature layer
+                 nce_t:float=0.07, # PatchNCE's temperature
+                 nce_layers=None, # the generator layers of PatchNCE (default: `G.nce_layers`)
+                 lambda_asp:float=0., # weight of ASP's supervised PatchNCE (0: none)
+                 asp_mode:str='lambda_linear', # ASP's `<schedule>_<lookup>` (`asp_weights`)
+                 lambda_gp:float=0., # weight of ASP's Gaussian-pyramid L1 (0: none)
+                 gp_weights=(1/64, 1/32, 1/16, 1/8, 1/4, 1.), # the pyramid's weights, finest first
+                 init:str='xavier'): # the initialisation of the `PatchSampler`'s heads
         super().__init__()
         self.G, self.D, self.gan = G, D, GANLoss(gan_mode)
         self.layers = list(nce_layers or G.nce_layers)
-        with torch.no_grad(): chans = [f.shape[1] for f in G.features(torch.zeros(1, 3, 64, 64), self.layers)]
-        self.F = PatchSampler(chans, init=init)
-        self.lambda_gan, self.lambda_nce, self.nce_idt, self.idt_average = lambda_gan, lambda_nce, nce_idt, idt_average
-        self.flip, self.num_patches, self.nce_t = flip_equivariance, num_patches, nce_t
+        self.F = PatchSampler(_feature_channels(G, self.layers), init=init)
+        self.lambda_gan, self.lambda_nce, self.nce_idt = lambda_gan, lambda_nce, nce_idt
+        self.idt_average, self.flip = idt_average, flip_equivariance
+        self.num_patches, self.nce_t = num_patches, nce_t
         self.lambda_asp, self.asp_mode, self.lambda_gp = lambda_asp, asp_mode, lambda_gp
         self.gp = GaussianPyramidL1(gp_weights) if lambda_gp else None
-        self.loss_names = ('d_loss', 'g_gan', 'g_nce') + (('g_nce_idt',) if nce_idt else ()) + \
-                          (('g_asp',) if lambda_asp else ()) + (('g_gp',) if lambda_gp else ())
+        self.loss_names = _loss_names(nce_idt, lambda_asp, lambda_gp)
         self.epoch, self.n_const, self.n_decay, self.flipped = 0, 1, 0, False
 
-    def set_progress(self, epoch, n_const, n_decay): self.epoch, self.n_const, self.n_decay = epoch, n_const, n_decay
+# %% ../nbs/11_losses.ipynb #547e6c26
+@patch
+def set_progress(self:ContrastiveGAN, epoch:int, n_const:int, n_decay:int):
+    "Record the training progress: `epoch` (from 0) of `n_const` + `n_decay`"
+    self.epoch, self.n_const, self.n_decay = epoch, n_const, n_decay
 
-    def generate(self, he, ihc):
-        x = torch.cat([he, ihc]) if self.nce_idt else he
-        self.flipped = self.flip and random.random() < 0.5
-        y = self.G(x.flip(-1) if self.flipped else x)
-        return tuple(y.chunk(2)) if self.nce_idt else y
+# %% ../nbs/11_losses.ipynb #a4213334
+@patch
+def generate(self:ContrastiveGAN, he, ihc):
+    "G(H&E), or (G(H&E), G(IHC)) with `nce_idt`; with `flip`, the batch flipped half the time"
+    x = torch.cat([he, ihc]) if self.nce_idt else he
+    self.flipped = self.flip and random.random() < 0.5
+    y = self.G(x.flip(-1) if self.flipped else x)
+    return tuple(y.chunk(2)) if self.nce_idt else y
 
-    def d_loss(self, he, ihc, out):
-        fake = out[0] if isinstance(out, tuple) else out
-        loss = 0.5 * (self.gan(self.D(fake), False) + self.gan(self.D(ihc), True))
-        return dict(loss=loss, d_loss=loss)
+# %% ../nbs/11_losses.ipynb #1eac5b2a
+@patch
+def d_loss(self:ContrastiveGAN, he, ihc, out):
+    "LSGAN discriminator loss on the generated (first of `out`) and the real IHC, halved"
+    fake = out[0] if isinstance(out, tuple) else out
+    loss = 0.5 * (self.gan(self.D(fake), False) + self.gan(self.D(ihc), True))
+    return dict(loss=loss, d_loss=loss)
 
-    def _nce(self, src, tgt_feats, weight=None):
-        with torch.no_grad(): keys = self.G.features(src, self.layers)   # keys carry no gradient anyway
-        return multilayer_nce(self.F, keys, tgt_feats, self.num_patches, self.nce_t, weight)
+# %% ../nbs/11_losses.ipynb #b1e27a21
+@patch
+def _feats(self:ContrastiveGAN, x:torch.Tensor) -> list[torch.Tensor]:
+    "The generator's features of `x` at the NCE layers, flipped back if the batch went in flipped"
+    return [f.flip(-1) if self.flipped else f for f in self.G.features(x, self.layers)]
 
-    def g_loss(self, he, ihc, out):
-        fake, idt = out if isinstance(out, tuple) else (out, None)
-        unflip = (lambda t: t.flip(-1)) if self.flipped else (lambda t: t)
-        feats = [unflip(f) for f in self.G.features(fake, self.layers)]
-        parts = dict(g_gan=self.lambda_gan * self.gan(self.D(fake), True), g_nce=self.lambda_nce * self._nce(he, feats))
-        if idt is not None:
-            idt_feats = [unflip(f) for f in self.G.features(idt, self.layers)]
-            parts['g_nce_idt'] = self.lambda_nce * self._nce(ihc, idt_feats)
-        if self.lambda_asp:
-            w = lambda q, k: asp_weights(self.asp_mode, (q * k).sum(1), self.epoch, self.n_const, self.n_decay)
-            parts['g_asp'] = self.lambda_asp * self._nce(ihc, feats, weight=w)
-        if self.gp is not None: parts['g_gp'] = self.lambda_gp * self.gp(unflip(fake), ihc)
-        nce = parts['g_nce'] + parts.get('g_nce_idt', 0.)
-        if idt is not None and self.idt_average: nce = nce / 2
-        return dict(loss=parts['g_gan'] + nce + parts.get('g_asp', 0.) + parts.get('g_gp', 0.), **parts)
+@patch
+def _nce(self:ContrastiveGAN, src, tgt_feats, weight=None):
+    "PatchNCE of features `tgt_feats` against those of `src`"
+    with torch.no_grad(): keys = self.G.features(src, self.layers)   # keys carry no gradient anyway
+    return multilayer_nce(self.F, keys, tgt_feats, self.num_patches, self.nce_t, weight)
+
+# %% ../nbs/11_losses.ipynb #6cb7d8d1
+@patch
+def _asp_weight(self:ContrastiveGAN, q:torch.Tensor, k:torch.Tensor) -> torch.Tensor:
+    "ASP's weights of the patches with queries `q` and keys `k`"
+    return asp_weights(self.asp_mode, (q * k).sum(1), self.epoch, self.n_const, self.n_decay)
+
+# %% ../nbs/11_losses.ipynb #e5ebf565
+@patch
+def _g_parts(self:ContrastiveGAN, he, ihc, fake, idt) -> dict:
+    "The weighted loss parts of the generator: GAN, PatchNCE, [identity NCE], [ASP], [pyramid L1]"
+    feats = self._feats(fake)
+    parts = dict(g_gan=self.lambda_gan * self.gan(self.D(fake), True),
+                 g_nce=self.lambda_nce * self._nce(he, feats))
+    if idt is not None: parts['g_nce_idt'] = self.lambda_nce * self._nce(ihc, self._feats(idt))
+    if self.lambda_asp:
+        parts['g_asp'] = self.lambda_asp * self._nce(ihc, feats, weight=self._asp_weight)
+    if self.gp is not None:
+        parts['g_gp'] = self.lambda_gp * self.gp(fake.flip(-1) if self.flipped else fake, ihc)
+    return parts
+
+# %% ../nbs/11_losses.ipynb #40cc91fa
+@patch
+def g_loss(self:ContrastiveGAN, he, ihc, out):
+    "The generator's loss and its parts"
+    fake, idt = out if isinstance(out, tuple) else (out, None)
+    parts = self._g_parts(he, ihc, fake, idt)
+    nce = parts['g_nce'] + parts.get('g_nce_idt', 0.)
+    if idt is not None and self.idt_average: nce = nce / 2
+    return dict(loss=parts['g_gan'] + nce + parts.get('g_asp', 0.) + parts.get('g_gp', 0.), **parts)

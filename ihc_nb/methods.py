@@ -20,7 +20,8 @@ import ihc_nb
 from .ammfi import AMMFIGenerator
 from .data import find_pairs
 from .loaders import pair_dls
-from .gan import CycleGAN, GANModel, PatchDiscriminator, Pix2Pix, SampleGrid, StainLearner, identity_scores
+from .gan import CycleGAN, GANModel, PatchDiscriminator, Pix2Pix
+from .learner import SampleGrid, StainLearner, identity_scores
 from .layers import ResnetGenerator, UnetBlock, UnetGenerator, init_weights, spectral_norm_all
 from .losses import ContrastiveGAN, PyramidPix2Pix
 from .multimag import MultiMag, pick_upscaler

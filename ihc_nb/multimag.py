@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastai.vision.augment import RandTransform
+from fastcore.basics import patch
 from PIL import Image
 
 from .settings import WeightsMissing, find_weights
@@ -26,53 +27,66 @@ class Resample:
     "Classical upscaler: PIL resampling (`lanczos` or `bicubic`), antialiased"
     def __init__(self, method:str='lanczos'):
         self.filter = {'lanczos': Image.LANCZOS, 'bicubic': Image.BICUBIC}[method]
-    def __call__(self, img:Image.Image, size:int) -> Image.Image: return img.resize((size, size), self.filter)
+    def __call__(self, img:Image.Image, size:int) -> Image.Image:
+        return img.resize((size, size), self.filter)
 
 # %% ../nbs/12_multimag.ipynb #9baac4db
 class DenseBlock(nn.Module):
     "ESRGAN's 5-convolution residual dense block"
-    def __init__(self, nf:int=64, gc:int=32):
+    def __init__(self, nf:int=64, # channels in and out
+                 gc:int=32): # growth channels: each convolution adds `gc` to its successors' input
         super().__init__()
         for i in range(1, 5): setattr(self, f'conv{i}', nn.Conv2d(nf + (i - 1) * gc, gc, 3, 1, 1))
         self.conv5 = nn.Conv2d(nf + 4 * gc, nf, 3, 1, 1)
 
     def forward(self, x):
         feats = [x]
-        for i in range(1, 5): feats.append(F.leaky_relu(getattr(self, f'conv{i}')(torch.cat(feats, 1)), 0.2))
+        for i in range(1, 5):
+            feats.append(F.leaky_relu(getattr(self, f'conv{i}')(torch.cat(feats, 1)), 0.2))
         return self.conv5(torch.cat(feats, 1)) * 0.2 + x
 
+# %% ../nbs/12_multimag.ipynb #4f11bbf0
 class RRDB(nn.Module):
     "Residual in residual dense block"
-    def __init__(self, nf:int=64, gc:int=32):
+    def __init__(self, nf:int=64, # channels in and out
+                 gc:int=32): # growth channels of the dense blocks
         super().__init__()
         self.RDB1, self.RDB2, self.RDB3 = DenseBlock(nf, gc), DenseBlock(nf, gc), DenseBlock(nf, gc)
     def forward(self, x): return self.RDB3(self.RDB2(self.RDB1(x))) * 0.2 + x
 
+# %% ../nbs/12_multimag.ipynb #d3aff99d
 class RRDBNet(nn.Module):
     "The BSRGAN / ESRGAN super-resolution network, x`scale` (2 or 4); RGB in [0, 1]"
-    def __init__(self, scale:int=4, nf:int=64, nb:int=23, gc:int=32):
+    def __init__(self, scale:int=4, # the upscaling factor, 2 or 4
+                 nf:int=64, # channels of the trunk
+                 nb:int=23, # residual-in-residual blocks
+                 gc:int=32): # growth channels of the dense blocks
         super().__init__()
         if scale not in (2, 4): raise ValueError(f'RRDBNet upscales x2 or x4, not x{scale}')
-        self.scale = scale
-        self.conv_first = nn.Conv2d(3, nf, 3, 1, 1)
+        self.scale, self.conv_first = scale, nn.Conv2d(3, nf, 3, 1, 1)
         self.RRDB_trunk = nn.Sequential(*[RRDB(nf, gc) for _ in range(nb)])
         self.trunk_conv = nn.Conv2d(nf, nf, 3, 1, 1)
         self.upconv1 = nn.Conv2d(nf, nf, 3, 1, 1)
         if scale == 4: self.upconv2 = nn.Conv2d(nf, nf, 3, 1, 1)
         self.HRconv, self.conv_last = nn.Conv2d(nf, nf, 3, 1, 1), nn.Conv2d(nf, 3, 3, 1, 1)
 
-    def forward(self, x):
-        fea = self.conv_first(x)
-        fea = fea + self.trunk_conv(self.RRDB_trunk(fea))
-        for up in [self.upconv1] + ([self.upconv2] if self.scale == 4 else []):
-            fea = F.leaky_relu(up(F.interpolate(fea, scale_factor=2, mode='nearest')), 0.2)
-        return self.conv_last(F.leaky_relu(self.HRconv(fea), 0.2))
+# %% ../nbs/12_multimag.ipynb #9f1913ae
+@patch
+def forward(self:RRDBNet, x):
+    "`x` (B, 3, H, W) upscaled x`scale`"
+    fea = self.conv_first(x)
+    fea = fea + self.trunk_conv(self.RRDB_trunk(fea))
+    for up in [self.upconv1] + ([self.upconv2] if self.scale == 4 else []):
+        fea = F.leaky_relu(up(F.interpolate(fea, scale_factor=2, mode='nearest')), 0.2)
+    return self.conv_last(F.leaky_relu(self.HRconv(fea), 0.2))
 
 # %% ../nbs/12_multimag.ipynb #106a3027
 class BSRGAN:
-    ("Upscaler running BSRGAN (x4, or x2) with weights from a local file (`find_weights`: path, weights folder, "
-     "torch hub cache)")
-    def __init__(self, scale:int=4, weights:str|Path|None=None, device='cpu'):
+    ("Upscaler running BSRGAN (x4, or x2) with weights from a local file (`find_weights`: path, "
+     "weights folder, torch hub cache)")
+    def __init__(self, scale:int=4, # 4 (`BSRGAN.pth`) or 2 (`BSRGANx2.pth`)
+                 weights:str|Path|None=None, # the weight file or its folder (`find_weights`)
+                 device='cpu'): # where the network runs
         path = find_weights(f'bsrgan_x{scale}', weights)
         self.net = RRDBNet(scale)
         self.net.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
@@ -81,7 +95,8 @@ class BSRGAN:
 
     @torch.no_grad()
     def __call__(self, img:Image.Image, size:int) -> Image.Image:
-        x = torch.from_numpy(np.asarray(img.convert('RGB'))).permute(2, 0, 1)[None].float().div(255).to(self.device)
+        x = torch.from_numpy(np.asarray(img.convert('RGB'))).permute(2, 0, 1)[None]
+        x = x.float().div(255).to(self.device)
         y = self.net(x).clamp(0, 1).mul(255).round().byte()[0].permute(1, 2, 0).cpu().numpy()
         out = Image.fromarray(y)
         return out if out.size == (size, size) else self.fallback(out, size)
@@ -89,24 +104,34 @@ class BSRGAN:
 # %% ../nbs/12_multimag.ipynb #7f6538a4
 UPSCALERS = ('auto', 'bsrgan', 'lanczos')
 
-def pick_upscaler(name:str='auto', # 'bsrgan', 'lanczos', or 'auto': BSRGAN x4 when its weights are found, else Lanczos
-                  weights:str|Path|None=None, # the weight file or its folder (default: `find_weights`' places)
+def _auto_upscaler(weights) -> str:
+    "'bsrgan' when BSRGAN x4's weights are found, else 'lanczos', saying so"
+    try: find_weights('bsrgan_x4', weights)
+    except WeightsMissing:
+        print('no BSRGAN weights (BSRGAN.pth) found: the magnification views are upscaled with '
+              'Lanczos')
+        return 'lanczos'
+    return 'bsrgan'
+
+def pick_upscaler(name:str='auto', # 'bsrgan', 'lanczos', or 'auto': BSRGAN x4 if it has weights
+                  weights:str|Path|None=None, # the weight file or its folder (`find_weights`)
                  ) -> tuple[str, object]:
     "The name of the upscaler used for multi-magnification views, and the upscaler"
-    if name not in UPSCALERS: raise ValueError(f"upscaler must be one of {', '.join(UPSCALERS)}, not {name!r}")
-    if name == 'lanczos': return 'lanczos', Resample()
-    if name == 'auto':
-        try: find_weights('bsrgan_x4', weights)
-        except WeightsMissing:
-            print('no BSRGAN weights (BSRGAN.pth) found: the magnification views are upscaled with Lanczos')
-            return 'lanczos', Resample()
-    return 'bsrgan', BSRGAN(4, weights)
+    if name not in UPSCALERS:
+        raise ValueError(f"upscaler must be one of {', '.join(UPSCALERS)}, not {name!r}")
+    if name == 'auto': name = _auto_upscaler(weights)
+    return ('lanczos', Resample()) if name == 'lanczos' else ('bsrgan', BSRGAN(4, weights))
 
 # %% ../nbs/12_multimag.ipynb #ea95b30f
 VIEWS = {'context': None, 'x1': 1, 'x2': 2, 'x4': 4}   # view -> zoom (None: the whole image)
 
-def view_box(view:str, w:int, h:int, size:int, rng=random) -> tuple[int, int, int, int]:
-    "(left, top, right, bottom) of a random region of a `w` x `h` image for `view` at training size `size`"
+def view_box(view:str, # a name of `VIEWS`
+             w:int, # the image's width
+             h:int, # the image's height
+             size:int, # the training size
+             rng=random, # the random generator of the region's place
+            ) -> tuple[int, int, int, int]:
+    "(left, top, right, bottom) of a random region of a `w` x `h` image for `view` at training size"
     if view not in VIEWS: raise ValueError(f'view must be one of {list(VIEWS)}, not {view!r}')
     if VIEWS[view] is None: return (0, 0, w, h)
     s = size // VIEWS[view]
@@ -114,22 +139,31 @@ def view_box(view:str, w:int, h:int, size:int, rng=random) -> tuple[int, int, in
     x, y = rng.randint(0, w - s), rng.randint(0, h - s)
     return (x, y, x + s, y + s)
 
+# %% ../nbs/12_multimag.ipynb #7072a71d
 class MultiMag(RandTransform):
-    "fastai item transform: one magnification view per (H&E, IHC) pair, the same region for both, at `size` px"
+    "fastai item transform: one magnification view per (H&E, IHC) pair, the same region for both"
     split_idx, order = 0, 1
-    def __init__(self, size:int, views=tuple(VIEWS), p=None, upscaler=None, **kwargs):
+    def __init__(self, size:int, # the training size, px
+                 views=tuple(VIEWS), # the views to draw from
+                 p=None, # their probabilities (default: uniform)
+                 upscaler=None, # the zoomed views' upscaler (default: `Resample()`, Lanczos)
+                 **kwargs): # more `RandTransform` arguments
         super().__init__(**kwargs)
-        self.size, self.views, self.probs, self.upscaler = size, list(views), p, upscaler or Resample()
+        self.size, self.views, self.probs = size, list(views), p
+        self.upscaler = upscaler or Resample()
         for v in self.views: view_box(v, 10**6, 10**6, size)   # validate names
-
-    def before_call(self, b, split_idx):
-        super().before_call(b, split_idx)
-        w, h = b[0].size
-        self.view = random.choices(self.views, weights=self.probs)[0]
-        self.box = view_box(self.view, w, h, self.size)
 
     def encodes(self, x:Image.Image):
         region = x.crop(self.box)
         if region.size == (self.size, self.size): return region
-        return (region.resize((self.size, self.size), Image.LANCZOS) if VIEWS[self.view] is None else
-                self.upscaler(region, self.size))
+        if VIEWS[self.view] is None: return region.resize((self.size, self.size), Image.LANCZOS)
+        return self.upscaler(region, self.size)
+
+# %% ../nbs/12_multimag.ipynb #66e67568
+@patch
+def before_call(self:MultiMag, b, split_idx):
+    "Draw the view and its region for the pair `b`"
+    RandTransform.before_call(self, b, split_idx)
+    w, h = b[0].size
+    self.view = random.choices(self.views, weights=self.probs)[0]
+    self.box = view_box(self.view, w, h, self.size)

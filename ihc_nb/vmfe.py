@@ -10,6 +10,7 @@ import pywt
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['wavelet_filters', 'dwt', 'idwt', 'Scale', 'WTConv2d', 'WTResBlock', 'VMFE', 'ConvGRU', 'MSFPM']
@@ -18,10 +19,11 @@ __all__ = ['wavelet_filters', 'dwt', 'idwt', 'Scale', 'WTConv2d', 'WTResBlock', 
 def wavelet_filters(wavelet:str='db1', # an orthogonal pywt wavelet name
                     dtype=torch.float32, # the filters' dtype
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    "2-D analysis and synthesis filters (4, L, L) of an orthogonal `wavelet`, bands ordered LL, HL, LH, HH"
+    "2-D analysis and synthesis filters (4, L, L) of an orthogonal `wavelet`, bands LL, HL, LH, HH"
     w = pywt.Wavelet(wavelet)
     if not w.orthogonal:
-        raise ValueError(f'WTConv needs an orthogonal wavelet (db*, sym*, coif*, haar), not {wavelet!r}')
+        raise ValueError(f'WTConv needs an orthogonal wavelet (db*, sym*, coif*, haar), '
+                         f'not {wavelet!r}')
     def bank(lo, hi):
         lo, hi = torch.tensor(lo, dtype=dtype), torch.tensor(hi, dtype=dtype)
         return torch.stack([torch.outer(a, b) for a, b in ((lo, lo), (hi, lo), (lo, hi), (hi, hi))])
@@ -38,19 +40,21 @@ def dwt(x:torch.Tensor, # images (B, C, H, W), H and W even
     y = F.conv2d(x, filters.to(x.dtype)[:, None].repeat(c, 1, 1, 1), stride=2, groups=c)
     return y.reshape(b, c, 4, h // 2, w // 2)
 
+# %% ../nbs/05_vmfe.ipynb #0772bf04
+def _fold(x:torch.Tensor, n:int, h:int, w:int) -> torch.Tensor:
+    "`x` cropped to `h` x `w`, its periodic overhang (`n` rows and columns) added onto the start"
+    x[..., :n, :] += x[..., h:, :]
+    x[..., :, :n] += x[..., :, w:]
+    return x[..., :h, :w]
+
 def idwt(s:torch.Tensor, # sub-bands (B, C, 4, h, w) of `dwt`
          filters:torch.Tensor, # synthesis filters (4, L, L) of `wavelet_filters`
         ) -> torch.Tensor:
     "The inverse of `dwt`: sub-bands (B, C, 4, h, w) to (B, C, 2h, 2w)"
     b, c, _, h, w = s.shape
-    L = filters.shape[-1]
-    x = F.conv_transpose2d(s.reshape(b, 4 * c, h, w), filters.to(s.dtype)[:, None].repeat(c, 1, 1, 1),
-                           stride=2, groups=c)
-    if L > 2:   # fold the periodic overhang back onto the start
-        x[..., :L - 2, :] += x[..., 2 * h:, :]
-        x[..., :, :L - 2] += x[..., :, 2 * w:]
-        x = x[..., :2 * h, :2 * w]
-    return x
+    L, f = filters.shape[-1], filters.to(s.dtype)[:, None].repeat(c, 1, 1, 1)
+    x = F.conv_transpose2d(s.reshape(b, 4 * c, h, w), f, stride=2, groups=c)
+    return _fold(x, L - 2, 2 * h, 2 * w) if L > 2 else x
 
 # %% ../nbs/05_vmfe.ipynb #ae59a440
 class Scale(nn.Module):
@@ -60,58 +64,82 @@ class Scale(nn.Module):
         self.weight = nn.Parameter(torch.full((1, ch, 1, 1), float(init)))
     def forward(self, x): return self.weight * x
 
+# %% ../nbs/05_vmfe.ipynb #defb9b9e
 class WTConv2d(nn.Module):
-    "Depthwise wavelet-domain convolution (WTConv): kernel `k` at `levels` wavelet levels plus a base depthwise conv"
-    def __init__(self, ch:int, kernel_size:int=5, levels:int=1, stride:int=1, bias:bool=True, wavelet:str='db1'):
+    "Depthwise wavelet-domain convolution (WTConv): a base conv + convs at `levels` wavelet levels"
+    def __init__(self, ch:int, # input and output channels (the convolutions are depthwise)
+                 kernel_size:int=5, # the kernel of the base and of every wavelet-level convolution
+                 levels:int=1, # wavelet levels
+                 stride:int=1, # keep every `stride`-th output pixel
+                 bias:bool=True, # a bias in the base convolution
+                 wavelet:str='db1'): # an orthogonal pywt wavelet
         super().__init__()
         self.ch, self.levels, self.stride = ch, levels, stride
-        dec, rec = wavelet_filters(wavelet)
-        self.register_buffer('dec', dec, persistent=False)
-        self.register_buffer('rec', rec, persistent=False)
-        self.base_conv = nn.Conv2d(ch, ch, kernel_size, padding='same', groups=ch, bias=bias)
-        self.base_scale = Scale(ch, 1.)
-        self.wavelet_convs = nn.ModuleList(nn.Conv2d(4 * ch, 4 * ch, kernel_size, padding='same', groups=4 * ch,
-                                                     bias=False)
-                                           for _ in range(levels))
+        for name, f in zip(('dec', 'rec'), wavelet_filters(wavelet)):
+            self.register_buffer(name, f, persistent=False)
+        conv = lambda c, bias: nn.Conv2d(c, c, kernel_size, padding='same', groups=c, bias=bias)
+        self.base_conv, self.base_scale = conv(ch, bias), Scale(ch, 1.)
+        self.wavelet_convs = nn.ModuleList(conv(4 * ch, False) for _ in range(levels))
         self.wavelet_scale = nn.ModuleList(Scale(4 * ch, 0.1) for _ in range(levels))
 
     def forward(self, x):
-        shapes, lows, highs, ll = [], [], [], x
-        for conv, scale in zip(self.wavelet_convs, self.wavelet_scale):
-            shapes.append(ll.shape[-2:])
-            if ll.shape[-2] % 2 or ll.shape[-1] % 2: ll = F.pad(ll, (0, ll.shape[-1] % 2, 0, ll.shape[-2] % 2))
-            s = dwt(ll, self.dec)
-            ll = s[:, :, 0]
-            b, c, _, h, w = s.shape
-            t = scale(conv(s.reshape(b, 4 * c, h, w))).reshape(b, c, 4, h, w)
-            lows.append(t[:, :, 0]); highs.append(t[:, :, 1:])
-        acc = 0
-        for (h, w), lo, hi in reversed(list(zip(shapes, lows, highs))):
-            acc = idwt(torch.cat([(lo + acc)[:, :, None], hi], 2), self.rec)[..., :h, :w]
-        out = self.base_scale(self.base_conv(x)) + acc
+        out = self.base_scale(self.base_conv(x)) + self._synthesise(self._analyse(x))
         return out[..., ::self.stride, ::self.stride] if self.stride > 1 else out
+
+# %% ../nbs/05_vmfe.ipynb #d972da22
+@patch
+def _analyse(self:WTConv2d, x:torch.Tensor) -> list[tuple]:
+    "Per level, finest first: (size before padding, convolved low band, convolved high bands)"
+    levels, ll = [], x
+    for conv, scale in zip(self.wavelet_convs, self.wavelet_scale):
+        size = ll.shape[-2:]
+        if size[0] % 2 or size[1] % 2: ll = F.pad(ll, (0, size[1] % 2, 0, size[0] % 2))
+        s = dwt(ll, self.dec)
+        ll, (b, c, _, h, w) = s[:, :, 0], s.shape
+        t = scale(conv(s.reshape(b, 4 * c, h, w))).reshape(b, c, 4, h, w)
+        levels.append((size, t[:, :, 0], t[:, :, 1:]))
+    return levels
+
+# %% ../nbs/05_vmfe.ipynb #c900861d
+@patch
+def _synthesise(self:WTConv2d, levels:list[tuple]) -> torch.Tensor:
+    "The wavelet path's output: the levels of `_analyse` transformed back, from the deepest up"
+    acc = 0
+    for (h, w), lo, hi in reversed(levels):
+        acc = idwt(torch.cat([(lo + acc)[:, :, None], hi], 2), self.rec)[..., :h, :w]
+    return acc
 
 # %% ../nbs/05_vmfe.ipynb #d8b18be8
 class WTResBlock(nn.Module):
-    "Residual block of VMFE: conv3x3 (stride), BN, ReLU, WTConv3x3, BN, plus a 1x1 shortcut when the shape changes"
-    def __init__(self, cin:int, cout:int, stride:int=1, wavelet:str='db1'):
+    "VMFE's residual block: conv3x3 (stride), BN, ReLU, WTConv3x3, BN, + shortcut (1x1 to reshape)"
+    def __init__(self, cin:int, # input channels
+                 cout:int, # output channels
+                 stride:int=1, # of the first convolution: 2 halves the size
+                 wavelet:str='db1'): # the WTConv's wavelet
         super().__init__()
         self.conv1, self.bn1 = nn.Conv2d(cin, cout, 3, stride, 1), nn.BatchNorm2d(cout)
         self.conv2, self.bn2 = WTConv2d(cout, 3, levels=1, wavelet=wavelet), nn.BatchNorm2d(cout)
-        self.shortcut = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-                         if stride != 1 or cin != cout else nn.Identity())
+        self.shortcut = (nn.Identity() if stride == 1 and cin == cout else
+                         nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                       nn.BatchNorm2d(cout)))
 
-    def forward(self, x): return F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))) + self.shortcut(x))
+    def forward(self, x):
+        return F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))) + self.shortcut(x))
 
+# %% ../nbs/05_vmfe.ipynb #76215c70
 class VMFE(nn.Module):
-    "Virtual multi-scale feature extractor: [X1, X2, X3] at scales 1, 1/2, 1/4 with `ngf`, 2`ngf`, 4`ngf` channels"
-    def __init__(self, ngf:int=64, wavelet:str='db1', in_ch:int=3):
+    "Virtual multi-scale feature extractor: [X1, X2, X3] at scales 1, 1/2, 1/4 (`ngf` x 1, 2, 4 ch)"
+    def __init__(self, ngf:int=64, # X1's channels
+                 wavelet:str='db1', # the WTConvs' wavelet
+                 in_ch:int=3): # input channels
         super().__init__()
-        self.stem = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(in_ch, ngf, 3, bias=False), nn.BatchNorm2d(ngf),
-                                  nn.ReLU(True), WTConv2d(ngf, 7, levels=3, wavelet=wavelet), nn.BatchNorm2d(ngf),
+        self.stem = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(in_ch, ngf, 3, bias=False),
+                                  nn.BatchNorm2d(ngf), nn.ReLU(True),
+                                  WTConv2d(ngf, 7, levels=3, wavelet=wavelet), nn.BatchNorm2d(ngf),
                                   nn.ReLU(True))
-        self.down1 = nn.Sequential(WTResBlock(ngf, 2 * ngf, 2, wavelet), WTResBlock(2 * ngf, 2 * ngf, 1, wavelet))
-        self.down2 = nn.Sequential(WTResBlock(2 * ngf, 4 * ngf, 2, wavelet), WTResBlock(4 * ngf, 4 * ngf, 1, wavelet))
+        res = lambda cin, cout, stride: WTResBlock(cin, cout, stride, wavelet)
+        self.down1 = nn.Sequential(res(ngf, 2 * ngf, 2), res(2 * ngf, 2 * ngf, 1))
+        self.down2 = nn.Sequential(res(2 * ngf, 4 * ngf, 2), res(4 * ngf, 4 * ngf, 1))
 
     def forward(self, x):
         x1 = self.stem(x)
@@ -121,7 +149,8 @@ class VMFE(nn.Module):
 # %% ../nbs/05_vmfe.ipynb #ef060add
 class ConvGRU(nn.Module):
     "A convolutional GRU cell with hidden and input of `ch` channels"
-    def __init__(self, ch:int=256, ks:int=3):
+    def __init__(self, ch:int=256, # channels of the hidden state and of the input
+                 ks:int=3): # the gates' kernel size
         super().__init__()
         self.z, self.r, self.q = (nn.Conv2d(2 * ch, ch, ks, padding=ks // 2) for _ in range(3))
 
@@ -130,13 +159,18 @@ class ConvGRU(nn.Module):
         z, r = torch.sigmoid(self.z(hx)), torch.sigmoid(self.r(hx))
         return (1 - z) * h + z * torch.tanh(self.q(torch.cat([r * h, x], 1)))
 
+# %% ../nbs/05_vmfe.ipynb #cd303fbe
 def _squeeze(cin, mid, cout, strides):
-    layers = [nn.ReflectionPad2d(1), nn.Conv2d(cin, mid if len(strides) > 1 else cout, 3, strides[0])]
-    if len(strides) > 1: layers += [nn.LeakyReLU(), nn.ReflectionPad2d(1), nn.Conv2d(mid, cout, 3, strides[1])]
+    "Reflection-padded 3x3 convolutions at `strides` (through `mid` channels if two), then tanh"
+    first = mid if len(strides) > 1 else cout
+    layers = [nn.ReflectionPad2d(1), nn.Conv2d(cin, first, 3, strides[0])]
+    if len(strides) > 1:
+        layers += [nn.LeakyReLU(), nn.ReflectionPad2d(1), nn.Conv2d(mid, cout, 3, strides[1])]
     return nn.Sequential(*layers, nn.Tanh())
 
+# %% ../nbs/05_vmfe.ipynb #286fb6de
 class MSFPM(nn.Module):
-    "Multi-scale sequential feature processing: ConvGRU states [h3, h2, h1] at 1/4 scale from VMFE's [X1, X2, X3]"
+    "Multi-scale sequential feature processing: ConvGRU states [h3, h2, h1] of [X1, X2, X3]"
     def __init__(self, ngf:int=64):
         super().__init__()
         c = 4 * ngf
