@@ -73,6 +73,7 @@ def measure(fn, device='cpu', repeat:int=3, warmup:int=1) -> dict:
     return dict(seconds=float(np.median(times)), peak_bytes=int(used))
 
 
+
 # %% ../nbs/19_bench.ipynb #d4097b0f
 def bench_ceff_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, repeat:int=2, ngf:int=64,
                          verbose:bool=False) -> pd.DataFrame:
@@ -180,17 +181,17 @@ def bench_method(name:str, size:int, device='cpu', reference:bool=False, batch:i
     fast = dev.type == 'cuda' and not reference
     m = METHODS[name]
     opts = {**m.options, **options}
-    if name == 'pix2pix' and opts.get('netG') == 'unet':   # the U-Net needs tiles of at least 2**num_downs px
-        opts['num_downs'] = min(opts.get('num_downs', 8), int(np.log2(size)))
+    if m.fit_crop: opts = m.fit_crop(opts, size)   # e.g. the U-Net no deeper than the tile allows
     model = m.skeleton_model(opts)
-    if name == 'ceff' and hasattr(model.G, 'fusion'): model.G.fusion.explicit = reference
+    explicit = [a for a in model.modules() if hasattr(a, 'explicit')]   # attention with an explicit N x N reference
+    for a in explicit: a.explicit = reference
     x = torch.rand(batch, 3, size, size, device=dev) * 2 - 1
     dls = DataLoaders.from_dsets([(x[0].cpu(), x[0].cpu())], [(x[0].cpu(), x[0].cpu())], bs=1, device=dev,
                                  num_workers=0)
     learn = StainLearner(dls, model.to(dev), bf16=fast, channels_last=fast)
     learn.create_opt()
     G, row = learn.model.G, dict(method=name, size=size,
-                                 config='reference fp32' + (', explicit attention' if name == 'ceff' else '')
+                                 config='reference fp32' + (', explicit attention' if explicit else '')
                                         if reference else ('bf16, channels-last' if fast else 'fp32'))
     def infer():
         with torch.no_grad(), learn._autocast():
@@ -249,6 +250,7 @@ def bench_pipeline(width:int=8192, height:int=6144, # the generated slide
     return dict(r, ratio=r['pipeline_tiles_s'] / min(r['read_tiles_s'], r['write_tiles_s']))
 
 
+
 # %% ../nbs/19_bench.ipynb #53a46d14
 def bench_table(methods=None, sizes=None, device=None, compare:bool=False, repeat:int=3, batch:int=4,
                 options=None) -> pd.DataFrame:
@@ -292,6 +294,7 @@ def print_pipeline(r:dict):
           f"(output {r['output_gib']:.2f} GiB; level 0 uncompressed would be {r['level0_gib']:.2f} GiB)")
 
 
+
 # %% ../nbs/19_bench.ipynb #450de1d5
 @call_parse
 @user_errors
@@ -319,4 +322,5 @@ def ihc_bench(methods:str=None,    # comma-separated methods (default: all)
     if out:
         from ihc_nb.files import atomic_path
         with atomic_path(out) as tmp: df.to_csv(tmp, index=False)
+
 

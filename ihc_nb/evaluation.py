@@ -233,7 +233,8 @@ def plot_distributions(ev:Evaluation): # an `evaluate` result
     "Per-image PSNR, SSIM, LPIPS and DAB by HER2 level (box and points), and generated against real DAB"
     import matplotlib.pyplot as plt, seaborn as sns
     df = ev.per_image
-    cols = [c for c in ('psnr', 'ssim', 'lpips', 'dab_fake') if c in df and np.isfinite(df[c]).all()]
+    plotted = [c for m in METRICS.values() for c in m.plot]   # as the metrics' entries say
+    cols = [c for c in plotted if c in df and np.isfinite(df[c]).all()]
     n = len(cols) + ('dab_real' in df)
     fig, axs = plt.subplots(1, n, figsize=(4 * n, 3.5), squeeze=False)
     hue, order = ('level', sorted(df.level.unique())) if 'level' in df else (None, None)

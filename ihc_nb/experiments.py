@@ -19,16 +19,17 @@ import ihc_nb
 from .data import find_pairs, level_of, read_rgb
 from .evaluation import Evaluation, evaluate, level_calibration
 from .files import atomic_path, save_figure, sha256_file
-from .metrics import METRICS, paper_columns, parse_metrics
+from .metrics import METRICS, higher_is_better, paper_columns, parse_metrics
+from .methods import METHODS
 from .papers import HER2_COLUMNS, PUBLISHED, TABLES, Row, Table, unique_runs
 from .settings import WeightsMissing, dataset_spec
 from .stats import ci_cell, over_seeds, paired_comparison
 
 # %% auto #0
-__all__ = ['PROFILES', 'HIGHER', 'profile_settings', 'row_options', 'data_digest', 'run_key', 'Done', 'run_row', 'columns_of',
-           'row_values', 'published_rows', 'table_frame', 'display_table', 'pick_images', 'plot_comparison',
-           'plot_metrics', 'images_digest', 'git_commit', 'weight_files', 'protocol', 'pick_metrics', 'Reproduction',
-           'run_jobs', 'default_devices', 'reproduce']
+__all__ = ['PROFILES', 'profile_settings', 'row_options', 'data_digest', 'run_key', 'Done', 'run_row', 'columns_of', 'row_values',
+           'published_rows', 'table_frame', 'display_table', 'pick_images', 'plot_comparison', 'plot_metrics',
+           'images_digest', 'git_commit', 'weight_files', 'protocol', 'pick_metrics', 'Reproduction', 'run_jobs',
+           'default_devices', 'reproduce']
 
 # %% ../nbs/20_experiments.ipynb #323baa4f
 PROFILES = dict(
@@ -51,12 +52,16 @@ def profile_settings(profile:str, # 'quick' or 'paper'
     return p
 
 # %% ../nbs/20_experiments.ipynb #a4d38f8c
+def _needs_encoders(row:Row) -> bool:
+    "Whether the run of `row` trains on CEFF's pretrained encoders, as its method's entry says"
+    m = METHODS[row.method]
+    return bool(m.needs_encoders and m.needs_encoders({**m.options, **dict(row.options)}))
+
 def row_options(row:Row, p:dict, encoders:Path|None=None) -> dict:
     "The options `train` gets for `row` under profile settings `p` (and CEFF's pretrained encoders file)"
-    o = {**p['options'], **dict(row.options)}
-    if row.method == 'pix2pix' and p['crop']:   # the U-Net's depth: the crop must be a multiple of 2^depth
-        o['num_downs'] = min(8, (p['crop'] & -p['crop']).bit_length() - 1)
-    if row.method == 'ceff' and encoders is not None: o['encoders'] = str(encoders)
+    m, o = METHODS[row.method], {**p['options'], **dict(row.options)}
+    if m.fit_crop and p['crop']: o = m.fit_crop(o, p['crop'])   # e.g. the U-Net no deeper than the crop allows
+    if encoders is not None and _needs_encoders(row): o['encoders'] = str(encoders)
     return o
 
 # %% ../nbs/20_experiments.ipynb #5abac237
@@ -120,7 +125,7 @@ def _done(row:Row, folder:Path, key:str, reused:bool=False) -> Done:
 def columns_of(t:Table) -> dict:
     "Column -> (summary key, factor) of table `t`: its metric columns, then the HER2 agreement"
     pc = paper_columns()
-    return {**{c: pc[c] for c in t.columns}, **HER2_COLUMNS}
+    return {c: pc[c] for c in (*t.columns, *HER2_COLUMNS)}
 
 def _per_image_key(key:str, evs:list) -> bool:
     return all(key in ev.per_image for ev in evs)
@@ -177,8 +182,6 @@ def table_frame(t:Table, # the table
     return df
 
 # %% ../nbs/20_experiments.ipynb #aa4213c1
-HIGHER = {'PSNR', 'SSIM', 'DAB r', 'level acc'}
-
 def display_table(df:pd.DataFrame, # a `table_frame`
                   columns:list, # the metric columns to show
                  ):
@@ -194,7 +197,7 @@ def display_table(df:pd.DataFrame, # a `table_frame`
     ours = df.index[df.source == 'ours']
     def bold(col):
         v = pd.to_numeric(df.loc[ours, col.name], errors='coerce') if col.name in df else pd.Series(dtype=float)
-        best = (v.idxmax() if col.name in HIGHER else v.idxmin()) if v.notna().any() else None
+        best = (v.idxmax() if higher_is_better(col.name) else v.idxmin()) if v.notna().any() else None
         return ['font-weight: bold' if i == best else '' for i in col.index]
     return cells.style.apply(bold)
 
@@ -237,7 +240,7 @@ def plot_metrics(rows:dict, # name -> {column: value, 'column lo': .., 'column h
         ax.errorbar(v, range(len(names)), xerr=np.nan_to_num(err), fmt='o', capsize=2)
         for (rn, r), ls in zip(refs.items(), ('--', ':')):
             if c in r: ax.axvline(r[c], color='grey', ls=ls, label=rn)
-        ax.set(title=c + (' (higher better)' if c in HIGHER else ' (lower better)'), yticks=range(len(names)))
+        ax.set(title=c + (' (higher better)' if higher_is_better(c) else ' (lower better)'), yticks=range(len(names)))
         ax.set_yticklabels(names if ax is axs[0, 0] else [], fontsize=7); ax.invert_yaxis()
     axs[0, 0].legend(fontsize=6)
     fig.tight_layout()
@@ -289,7 +292,7 @@ def pick_metrics(metrics='auto', # 'auto', 'all' or names of `METRICS`
     "(the metrics to compute, {metric: the weights file it needs} for those left out for want of weights)"
     from ihc_nb.metrics import make_metrics
     from ihc_nb.settings import WEIGHTS
-    names = [m for m in METRICS if m not in ('lpips_vgg', 'phv_liu')] if metrics == 'auto' else parse_metrics(metrics)
+    names = [m for m, s in METRICS.items() if s.default] if metrics == 'auto' else parse_metrics(metrics)
     have, missing = [], {}
     for m in names:
         try: make_metrics([m], weights=weights, device='cpu'); have.append(m)
@@ -375,7 +378,7 @@ def reproduce(dataset='synthetic', # a settings.ini name or a dataset folder
     out.mkdir(parents=True, exist_ok=True)
     cal = level_calibration('train', dataset, out/'her2_levels.json') if 'dab' in ms else None
     runs = unique_runs(tables, methods)
-    enc = _encoders(dataset, out, p, 0, any(r.method == 'ceff' for r in runs.values()))
+    enc = _encoders(dataset, out, p, 0, any(_needs_encoders(r) for r in runs.values()))
     jobs, t0 = [(r, sd) for r in runs.values() for sd in range(seeds)], time.time()
     print(f'{len(jobs)} runs: ' + ', '.join(r.name for r, _ in jobs))
     res = run_jobs(jobs, devices or default_devices(device), dataset=dataset, out=out, p=p, metrics=ms,

@@ -30,29 +30,43 @@ from .files import atomic_path, is_main
 from .training import barrier, dist_setup, fit_resumable, run_path, run_settings
 
 # %% auto #0
-__all__ = ['METHODS', 'Method', 'build_pix2pix', 'build_pyramidp2p', 'build_cyclegan', 'build_contrastive', 'build_method',
-           'check_options', 'check_crop', 'train', 'load_run', 'ihc_train', 'method_table']
+__all__ = ['METHODS', 'Method', 'register_method', 'build_pix2pix', 'build_pyramidp2p', 'build_cyclegan', 'build_contrastive',
+           'get_method', 'build_method', 'check_options', 'check_crop', 'train', 'load_run', 'ihc_train',
+           'method_table']
 
 # %% ../nbs/14_methods.ipynb #ad36daf8
+def _four(options:dict) -> int: return 4   # two stride-2 downsamplings: ResNet generators, the AMMFI generator
+
 @dataclass
 class Method:
-    "A training method of the framework: how to build it, with which defaults, from which paper"
-    name: str
+    "A training method of the framework: how to build it, its defaults and paper, and what it needs of its inputs"
+    name: str                   # its key in `METHODS` (`--method`)
+    label: str                  # its row label in the papers' tables
     paper: str
     pairs: str                  # 'paired' or 'unpaired': what its losses need of the data
-    summary: str
+    summary: str                # architecture, losses and defaults: the README's method table
     build: Callable             # (**options) -> GANModel
     epochs: tuple               # (constant-lr epochs, decay epochs) of the reference code
-    options: dict = field(default_factory=dict)   # the defaults of `build`, for the README table
+    options: dict = field(default_factory=dict)   # the defaults of `build`
     multimag: bool = False      # train on multi-magnification views by default
     augment: str = 'dihedral'   # the random flips of the training crops (a key of `ihc_nb.data.AUGMENTS`)
     valid_tile: bool = False    # validate on tiles of the training crop, stitched (else whole images at once)
+    multiple: Callable = _four  # (options) -> the side the generator's input must be a multiple of
+    fit_crop: Callable|None = None       # (options, crop) -> the options with which its networks take `crop`
+    needs_encoders: Callable|None = None # (options) -> whether it trains on CEFF's pretrained encoders
     prepare: Callable|None = None   # (dataset, options, seed, num_workers) -> extra build arguments
     skeleton: Callable|None = None  # (options) -> the extra build arguments, untrained, that a checkpoint fills
 
     def skeleton_model(self, options:dict) -> GANModel:
         "The method built with a run's `options`, its extra parts (CEFF's encoders) untrained: what a checkpoint fills"
         return self.build(**{**options, **(self.skeleton(options) if self.skeleton else {})})
+
+METHODS = {}
+
+def register_method(m:Method) -> Method:
+    "Add (or replace) `m` in `METHODS`: the one place a method is declared"
+    METHODS[m.name] = m
+    return m
 
 def _d(in_ch, ndf, n_layers, norm, init, spectral=False, antialias=False):
     return init_weights(PatchDiscriminator(in_ch, ndf, n_layers, norm, spectral, antialias), init, 0.02)
@@ -93,56 +107,90 @@ _ASP = dict(ngf=64, ndf=32, n_blocks=6, n_layers_d=5, norm='instance', antialias
             lambda_gp=10., gp_weights=(1/64, 1/32, 1/16, 1/8, 1/4, 1.), idt_average=False)
 
 # %% ../nbs/14_methods.ipynb #40d04340
+def _unet_multiple(options:dict) -> int:
+    "The side pix2pix's generator takes multiples of: 2^depth for the U-Net, 4 for a ResNet"
+    return 2 ** options.get('num_downs', 8) if options.get('netG', 'unet') == 'unet' else 4
+
+def _unet_fit(options:dict, crop:int) -> dict:
+    "`options` with the U-Net no deeper than `crop` allows (its largest power-of-two factor)"
+    if options.get('netG', 'unet') != 'unet': return options
+    return {**options, 'num_downs': min(options.get('num_downs', 8), (crop & -crop).bit_length() - 1)}
+
+# %% ../nbs/14_methods.ipynb #57919fbf
+for _m in [
+    Method('pix2pix', 'pix2pix', 'Isola et al., CVPR 2017', 'paired',
+           'U-Net 256 (BatchNorm, dropout), 70x70 PatchGAN, vanilla GAN + L1 x 100',
+           build_pix2pix, (100, 100), dict(netG='unet', norm='batch', gan_mode='vanilla', lambda_l1=100.),
+           multiple=_unet_multiple, fit_crop=_unet_fit),
+    Method('pyramidp2p', 'PyramidP2P', 'Liu et al., CVPRW 2022 (BCI)', 'paired',
+           'ResNet-9blocks, vanilla GAN + L1 x 25 at 4 scales of a Gaussian pyramid',
+           build_pyramidp2p, (100, 100), dict(n_blocks=9, norm='batch', gan_mode='vanilla',
+                                              weights=(25., 25., 25., 25.))),
+    Method('cyclegan', 'CycleGAN', 'Zhu et al., ICCV 2017', 'unpaired',
+           '2 ResNet-9blocks, 2 PatchGANs, LSGAN + cycle x 10 + identity x 0.5, image pool 50, '
+           'G updated before D as in the reference code',
+           build_cyclegan, (100, 100), dict(n_blocks=9, norm='instance', gan_mode='lsgan', lambda_idt=0.5)),
+    Method('cut', 'CUT', 'Park et al., ECCV 2020', 'unpaired',
+           'anti-aliased ResNet-9blocks, LSGAN + PatchNCE x 1 + identity NCE',
+           build_contrastive, (200, 200), dict(_CUT, lambda_nce=1., nce_idt=True)),
+    Method('fastcut', 'FastCUT', 'Park et al., ECCV 2020', 'unpaired',
+           'as CUT, PatchNCE x 10, flip equivariance, no identity NCE',
+           build_contrastive, (150, 50), dict(_CUT, lambda_nce=10., nce_idt=False, flip_equivariance=True)),
+    Method('asp', 'ASP', 'Li et al., MICCAI 2023', 'paired (weakly)',
+           'FastCUT + ASP `lambda_linear` x 10 + Gaussian pyramid x 10, ResNet-6blocks, 5-layer PatchGAN (ndf 32), '
+           'spectral norm, LSGAN (the MIST settings)',
+           build_contrastive, (30, 10), dict(_ASP)),
+]: register_method(_m)
+
+# %% ../nbs/14_methods.ipynb #3a7fc248
+def _ceff_needs(options:dict) -> bool:
+    "Whether CEFF with `options` uses its pretrained encoders: the fusion or the adaptive L1 is on"
+    return bool(options.get('fusion', True) or options.get('awl', True))
+
 def _ceff_prepare(dataset, options, seed, num_workers):
+    "The pretrained encoders CEFF trains with (`options['encoders']`, else the dataset's, pretrained if missing)"
     from ihc_nb.encoders import encoder_checkpoint, load_encoders, pretrain_encoders
-    if not (options.get('fusion', True) or options.get('awl', True)): return dict(encoders=None)
+    if not _ceff_needs(options): return dict(encoders=None)
     path = Path(options.pop('encoders', None) or encoder_checkpoint(dataset))
     if not path.exists():
         print(f'no pretrained encoders for {dataset} at {path}: pretraining them now')
         pretrain_encoders(dataset, path.parent, ngf=options.get('ngf', 64), seed=seed, num_workers=num_workers)
     return dict(encoders=load_encoders(path))
 
+# %% ../nbs/14_methods.ipynb #5304419d
 def _ceff_skeleton(options):
+    "Untrained encoders of the recorded width, for a checkpoint to fill"
     from ihc_nb.encoders import DualEncoder
-    needs = options.get('fusion', True) or options.get('awl', True)
-    return dict(encoders=DualEncoder(options.get('ngf', 64), init=False) if needs else None)
+    return dict(encoders=DualEncoder(options.get('ngf', 64), init=False) if _ceff_needs(options) else None)
 
 def _build_ceff(**kw):
     from ihc_nb.ceff import ceff_model
     return ceff_model(**kw)
 
-METHODS = {m.name: m for m in [
-    Method('pix2pix', 'Isola et al., CVPR 2017', 'paired', 'conditional GAN + L1 x 100; U-Net 256, BatchNorm, dropout',
-           build_pix2pix, (100, 100), dict(netG='unet', norm='batch', gan_mode='vanilla', lambda_l1=100.)),
-    Method('pyramidp2p', 'Liu et al., CVPRW 2022 (BCI)', 'paired',
-           'pix2pix with a 4-scale Gaussian-pyramid L1 (x 25 each); ResNet-9blocks',
-           build_pyramidp2p, (100, 100), dict(n_blocks=9, norm='batch', gan_mode='vanilla',
-                                              weights=(25., 25., 25., 25.))),
-    Method('cyclegan', 'Zhu et al., ICCV 2017', 'unpaired',
-           'two generators, cycle (x 10) and identity (x 0.5) losses, image pool; G steps before D',
-           build_cyclegan, (100, 100), dict(n_blocks=9, norm='instance', gan_mode='lsgan', lambda_idt=0.5)),
-    Method('cut', 'Park et al., ECCV 2020', 'unpaired', 'PatchNCE x 1 with identity NCE; anti-aliased ResNet-9blocks',
-           build_contrastive, (200, 200), dict(_CUT, lambda_nce=1., nce_idt=True)),
-    Method('fastcut', 'Park et al., ECCV 2020', 'unpaired', 'PatchNCE x 10, flip equivariance, no identity NCE',
-           build_contrastive, (150, 50), dict(_CUT, lambda_nce=10., nce_idt=False, flip_equivariance=True)),
-    Method('asp', 'Li et al., MICCAI 2023', 'paired',
-           'FastCUT + ASP (lambda_linear) x 10 + Gaussian pyramid x 10; 5-layer D, spectral norm (MIST settings)',
-           build_contrastive, (30, 10), dict(_ASP)),
-    Method('ceff', 'Jia et al., 2025', 'paired',
-           'VMFE + ConvGRU, cross-attention to the pretrained H&E encoder, adaptive weighted L1; horizontal flips, '
-           'validated on tiles of the training crop',
-           _build_ceff, (60, 40), dict(ngf=64, ndf=64, vmfe=True, fusion=True, awl=True, gan_mode='vanilla'),
-           augment='hflip', valid_tile=True, prepare=_ceff_prepare, skeleton=_ceff_skeleton),
-    Method('ammfi', 'Qu et al., 2024', 'paired',
-           'AMMFI generator, multi-magnification views; adversarial + PatchNCE + ASP + Gaussian pyramid (1/10/10/10); '
-           "ASP's anti-aliased, spectral-normed D",
-           build_contrastive, (30, 10), dict(_ASP, generator='ammfi', attention=True), multimag=True),
-]}
+register_method(Method(
+    'ceff', 'CEFF', 'Jia et al., 2025', 'paired',
+    'VMFE + ConvGRU, cross-attention to the pretrained H&E encoder, adaptive weighted L1, vanilla GAN; horizontal '
+    "flips only (the official code's, in pretraining too), validation on tiles of the training crop "
+    '(+ encoder pretraining 200 + 100 epochs, L2 1e-4 on every parameter)',
+    _build_ceff, (60, 40), dict(ngf=64, ndf=64, vmfe=True, fusion=True, awl=True, gan_mode='vanilla'),
+    augment='hflip', valid_tile=True, multiple=lambda options: 8, needs_encoders=_ceff_needs,
+    prepare=_ceff_prepare, skeleton=_ceff_skeleton));
+register_method(Method(
+    'ammfi', 'AMMFI', 'Qu et al., 2024', 'paired',
+    'AMMFI ResNet-6blocks, multi-magnification views upscaled with BSRGAN when its weights are found (else '
+    'Lanczos; run.json and results.csv record which), LSGAN + PatchNCE x 10 + ASP x 10 + Gaussian pyramid '
+    "x 10, ASP's 5-layer anti-aliased PatchGAN",
+    build_contrastive, (30, 10), dict(_ASP, generator='ammfi', attention=True), multimag=True));
+
+# %% ../nbs/14_methods.ipynb #ae2e79e6
+def get_method(name:str) -> Method:
+    "The entry of `METHODS` named `name`; an unknown name stops, listing the known ones"
+    if name not in METHODS: raise ValueError(f'unknown method {name!r}: one of {", ".join(METHODS)}')
+    return METHODS[name]
 
 def build_method(name:str, **options) -> GANModel:
     "The `GANModel` of method `name` with its defaults, `options` overriding them"
-    if name not in METHODS: raise ValueError(f'unknown method {name!r}: one of {", ".join(METHODS)}')
-    m = METHODS[name]
+    m = get_method(name)
     return m.build(**{**m.options, **options})
 
 # %% ../nbs/14_methods.ipynb #ac020aca
@@ -178,6 +226,7 @@ def check_crop(m:Method, # the method
     ok = [c for c in range(32, 2049, 32) if _takes(nets, c)][:3]
     raise ValueError(f'--crop {crop}: the networks of {m.name} cannot take it (a U-Net of depth d takes multiples of 2^d, '
                      f'a PatchGAN of n layers needs about 3 x 2^n); crops that work: {", ".join(map(str, ok))}, ...')
+
 
 
 # %% ../nbs/14_methods.ipynb #d511278d
@@ -216,15 +265,14 @@ def train(method:str,          # a key of `METHODS`
           upscaler:str='auto', # the views' upscaler: 'bsrgan', 'lanczos' or 'auto' (BSRGAN if its weights are here)
           **options) -> dict:
     "Train `method` on `dataset` in `<root>/<run>`; returns the learner, run folder, history and results"
-    if method not in METHODS: raise ValueError(f'unknown method {method!r}: one of {", ".join(METHODS)}')
+    m = get_method(method)
     for k, v in dict(epochs=epochs, epochs_decay=epochs_decay, crop=crop, batch_size=batch_size).items():
         if v is not None and (v < 0 or k in ('crop', 'batch_size') and v == 0):
             raise ValueError(f'--{k.replace("_", "-")} {v}: must be {"0 or more" if "epochs" in k else "positive"}')
-    check_options(METHODS[method], options)
+    check_options(m, options)
     rank, world = dist_setup()
     if device is None and torch.cuda.is_available(): device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
     if device is not None and torch.device(device).type == 'cuda': torch.cuda.set_device(torch.device(device))
-    m = METHODS[method]
     mm = m.multimag if multimag is None else multimag
     up_name, up = pick_upscaler(upscaler) if mm else (None, None)   # missing BSRGAN weights stop here
     aug = m.augment if augment is None else augment
@@ -271,7 +319,7 @@ def load_run(run:str|Path, checkpoint:str='last.pth', device='cpu') -> GANModel:
     run = Path(run)
     if not (run/'run.json').exists(): raise FileNotFoundError(f'{run} is not a training run folder (no run.json)')
     info = json.loads((run/'run.json').read_text())
-    model = METHODS[info['method']].skeleton_model(info['options'])
+    model = get_method(info['method']).skeleton_model(info['options'])
     ck = torch.load(run/'checkpoints'/checkpoint, map_location='cpu', weights_only=True)
     model.load_state_dict(ck['model'])
     return model.eval().to(device)
@@ -310,6 +358,7 @@ def ihc_train(method:str='ammfi',   # pix2pix, pyramidp2p, cyclegan, cut, fastcu
 
 # %% ../nbs/14_methods.ipynb #d8f8c7b5
 def method_table() -> pd.DataFrame:
-    "Method, paper, what it needs of the data, its defaults"
-    return pd.DataFrame([dict(method=m.name, paper=m.paper, data=m.pairs, epochs=f'{m.epochs[0]} + {m.epochs[1]}',
-                              multimag=m.multimag, what=m.summary) for m in METHODS.values()]).set_index('method')
+    "Every method of `METHODS`: its paper, what it needs of the data, its defaults and schedule (README's table)"
+    return pd.DataFrame([{'method': f'`{m.name}`', 'paper': m.paper, 'data': m.pairs,
+                          'defaults': f'{m.summary}; {m.epochs[0]} + {m.epochs[1]} epochs'}
+                         for m in METHODS.values()]).set_index('method')

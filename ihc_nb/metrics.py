@@ -26,7 +26,7 @@ __all__ = ['PHV_DEFINITIONS', 'LPIPS_NETS', 'MODES', 'METRICS', 'ssim_torchmetri
            'fid_torchmetrics', 'kernel_inception_distance', 'kid_torchmetrics', 'PHV', 'phv_network', 'LPIPS',
            'lpips_network', 'PairMetric', 'PSNRMetric', 'SSIMMetric', 'FeatureSet', 'FIDMetric', 'KIDMetric',
            'NetworkMetric', 'DABMetric', 'MetricSpec', 'register_metric', 'MetricContext', 'no_weights',
-           'paper_columns', 'parse_metrics', 'make_metrics']
+           'higher_is_better', 'paper_columns', 'metric_table', 'parse_metrics', 'make_metrics']
 
 # %% ../nbs/16_metrics.ipynb #f6ebf7b4
 def _unit(a:np.ndarray) -> torch.Tensor:
@@ -297,6 +297,9 @@ class MetricSpec:
     factor: float = 1          # the table shows the value x factor (KID: x 1000)
     modes: tuple = ('paper',)  # the modes it computes differently; in any other it is computed as in 'paper'
     per_image: bool = True     # False: a statistic of the whole set (FID, KID), costly to recompute per bootstrap draw
+    higher: bool = True        # higher values are better (its every column)
+    default: bool = True       # computed when no metrics are named (where its network's weights are found)
+    plot: tuple = ()           # per-image columns the evaluation's distribution figure shows
 
 METRICS = {}
 
@@ -337,37 +340,61 @@ def _kid(c:MetricContext) -> KIDMetric:
     return KIDMetric(c.features('inception_v3' if c.mode == 'paper' else _FID, 'kid'), c.mode, c.seed)
 
 for _s in [   # in the column order of Qu et al.'s TABLE I
-    MetricSpec('ssim', 'SSIM, per image, then the mean; higher is better', lambda c: SSIMMetric(c.mode),
-               columns={'SSIM': 'ssim'}, modes=MODES),
-    MetricSpec('phv', "PHV of ResNet-50's four stages as the ASP code computes it (Qu et al.'s tables); lower: better",
+    MetricSpec('ssim', 'SSIM by scikit-image on 8-bit RGB (7 x 7 window), per image, then the mean (the BCI, ASP and '
+               'CEFF code)', lambda c: SSIMMetric(c.mode),
+               columns={'SSIM': 'ssim'}, modes=MODES, plot=('ssim',)),
+    MetricSpec('phv', "PHV of ImageNet ResNet-50's four stages, as the ASP code computes it (Qu et al.'s tables), its "
+               'input-scaling quirk included',
                lambda c: _phv(c, 'asp'), ('resnet50',),
-               {**{f'PHV layer{i}': f'phv_layer{i}' for i in range(1, 5)}, 'PHV avg': 'phv_avg'}),
-    MetricSpec('phv_liu', 'PHV of ResNet-101 stages 1-3 as Liu et al. 2021 defined it (share agreeing); higher: better',
-               lambda c: _phv(c, 'liu'), ('resnet101',)),
-    MetricSpec('fid', 'FID of the generated against the real set; lower is better',
-               lambda c: FIDMetric(c.features(_FID, 'fid'), c.mode), _FID, {'FID': 'fid'}, modes=MODES, per_image=False),
-    MetricSpec('kid', "KID (raw MMD²; the papers' tables print it x 1000); lower is better",
-               _kid, ('inception_v3',) + _FID, {'KID x1000': 'kid'}, 1000, MODES, False),
-    MetricSpec('lpips', 'LPIPS with the AlexNet backbone, per image; lower is better',
+               {**{f'PHV layer{i}': f'phv_layer{i}' for i in range(1, 5)}, 'PHV avg': 'phv_avg'}, higher=False),
+    MetricSpec('phv_liu', 'PHV of ResNet-101 stages 1-3 as Liu et al. 2021 defined it (the share of features agreeing)',
+               lambda c: _phv(c, 'liu'), ('resnet101',), default=False),
+    MetricSpec('fid', 'FID of the generated against the real set, as pytorch-fid: 2048-d pool features, '
+               'bilinear resize to 299 without antialiasing',
+               lambda c: FIDMetric(c.features(_FID, 'fid'), c.mode), _FID, {'FID': 'fid'}, modes=MODES, per_image=False,
+               higher=False),
+    MetricSpec('kid', "KID as the ASP code: 100 subsets of 100 images (raw MMD²; the tables print it x 1000)",
+               _kid, ('inception_v3',) + _FID, {'KID x1000': 'kid'}, 1000, MODES, False, higher=False),
+    MetricSpec('lpips', 'LPIPS as the `lpips` package v0.1, AlexNet backbone, per image',
                lambda c: NetworkMetric(lpips_network('alex', c.weights), ('lpips',), c.device), ('alexnet',),
-               {'LPIPS': 'lpips'}),
-    MetricSpec('lpips_vgg', 'LPIPS with the VGG-16 backbone, per image; lower is better',
-               lambda c: NetworkMetric(lpips_network('vgg', c.weights), ('lpips_vgg',), c.device), ('vgg16',)),
-    MetricSpec('psnr', 'PSNR (dB), per image, then the mean; higher is better', lambda c: PSNRMetric(c.mode),
-               columns={'PSNR': 'psnr'}, modes=MODES),
-    MetricSpec('dab', 'HER2 expression agreement: DAB quantity of generated vs real IHC, and the level it implies',
+               {'LPIPS': 'lpips'}, higher=False, plot=('lpips',)),
+    MetricSpec('lpips_vgg', 'LPIPS as the `lpips` package v0.1, VGG-16 backbone, per image',
+               lambda c: NetworkMetric(lpips_network('vgg', c.weights), ('lpips_vgg',), c.device), ('vgg16',),
+               higher=False, default=False),
+    MetricSpec('psnr', 'PSNR (dB) by scikit-image on 8-bit RGB, per image, then the mean (the BCI, ASP and CEFF code)', lambda c: PSNRMetric(c.mode),
+               columns={'PSNR': 'psnr'}, modes=MODES, plot=('psnr',)),
+    MetricSpec('dab', 'HER2 expression agreement (ours): DAB by colour deconvolution of generated and real IHC, its correlation, '
+               'and the expression level 0 / 1+ / 2+ / 3+ it implies',
                lambda c: DABMetric(c.calibration),
-               columns={'DAB+ r': 'pos_pearson', 'DAB r': 'dab_pearson', 'level κ': 'level_qwk'}),
+               columns={'DAB+ r': 'pos_pearson', 'DAB r': 'dab_pearson', 'level acc': 'level_accuracy',
+                        'level κ': 'level_qwk'}, plot=('dab_fake',)),
 ]: register_metric(_s)
 
 # %% ../nbs/16_metrics.ipynb #7774f29b
 def no_weights() -> list[str]:
-    "The metrics that need no pretrained network (`evaluate`'s default)"
-    return [n for n, s in METRICS.items() if not s.weights]
+    "The default metrics that need no pretrained network (`evaluate`'s default)"
+    return [n for n, s in METRICS.items() if s.default and not s.weights]
+
+def higher_is_better(column:str) -> bool:
+    "Whether higher values of table column `column` are better, as its metric's entry says"
+    for s in METRICS.values():
+        if column in s.columns: return s.higher
+    raise KeyError(f'no metric of METRICS has the table column {column!r}')
 
 def paper_columns() -> dict[str, tuple[str, float]]:
     "The papers' table from `METRICS`: column -> (summary key, factor)"
     return {col: (k, s.factor) for s in METRICS.values() for col, k in s.columns.items()}
+
+# %% ../nbs/16_metrics.ipynb #61d4e739
+def _files(spec:MetricSpec) -> str:
+    from ihc_nb.settings import WEIGHTS
+    return ', '.join(f'`{WEIGHTS[k][0]}`' for k in spec.weights) or '-'
+
+def metric_table() -> pd.DataFrame:
+    "Every metric of `METRICS`: how it is computed, which way is better, whether it is on by default, its networks"
+    return pd.DataFrame([{'metric': f'`{n}`', 'as computed by': s.doc, 'better': 'higher' if s.higher else 'lower',
+                          'by default': 'yes' if s.default else 'no', 'network (file, looked up on disk)': _files(s)}
+                         for n, s in METRICS.items()]).set_index('metric')
 
 # %% ../nbs/16_metrics.ipynb #72d95eeb
 def parse_metrics(metrics) -> list[str]:

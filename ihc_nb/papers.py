@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # %% auto #0
-__all__ = ['TABLES', 'HER2_COLUMNS', 'PUBLISHED', 'Row', 'Table', 'unique_runs']
+__all__ = ['TABLES', 'HER2_COLUMNS', 'PUBLISHED', 'Row', 'Table', 'method_rows', 'unique_runs']
 
 # %% ../nbs/19a_papers.ipynb #642f195d
 @dataclass(frozen=True)
@@ -36,23 +36,27 @@ class Table:
     absent: dict = field(default_factory=dict)   # row -> why we do not run it
 
 # %% ../nbs/19a_papers.ipynb #7c5ba4cd
+def method_rows(*methods:str) -> list[Row]:
+    "A table's rows of plain methods (keys of `METHODS`), each labelled as its method's entry says"
+    from ihc_nb.methods import get_method
+    return [Row(get_method(m).label, m) for m in methods]
+
+# %% ../nbs/19a_papers.ipynb #a2d4639c
 _QU = ('SSIM', 'PHV layer1', 'PHV layer2', 'PHV layer3', 'PHV layer4', 'PHV avg', 'FID', 'KID x1000', 'LPIPS', 'PSNR')
 TABLES = {t.name: t for t in [
     Table('table_ceff', 'Jia et al. 2025 (CEFF), Table 1', ('PSNR', 'SSIM', 'FID'), 'CEFF',
-          [Row('CycleGAN', 'cyclegan'), Row('CUT', 'cut'), Row('PyramidP2P', 'pyramidp2p'), Row('ASP', 'asp'),
-           Row('CEFF', 'ceff')],
+          method_rows('cyclegan', 'cut', 'pyramidp2p', 'asp', 'ceff'),
           {'ESI': 'no public code (Li et al., MICCAI 2024): published numbers only'}),
     Table('ablation_ceff', 'Jia et al. 2025 (CEFF), Table 2', ('PSNR', 'SSIM', 'FID'), 'full model',
           [Row('without VMFE', 'ceff', (('vmfe', False),)), Row('without cross-attention fusion', 'ceff', (('fusion', False),)),
            Row('without adaptive L1', 'ceff', (('awl', False),)), Row('full model', 'ceff')]),
     Table('table_qu', 'Qu et al. 2024, TABLE I', _QU, 'ours',
-          [Row('pix2pix', 'pix2pix'), Row('CycleGAN', 'cyclegan'), Row('CUT', 'cut'), Row('PyramidP2P', 'pyramidp2p'),
-           Row('ASP', 'asp'), Row('ours', 'ammfi')]),
+          method_rows('pix2pix', 'cyclegan', 'cut', 'pyramidp2p', 'asp') + [Row('ours', 'ammfi')]),
     Table('ablation_qu', 'Qu et al. 2024, TABLE II', _QU, 'both',
           [Row('baseline (ASP)', 'asp'), Row('with multi-magnification', 'asp', multimag=True),
            Row('with attention', 'ammfi', multimag=False), Row('both', 'ammfi')]),
 ]}
-HER2_COLUMNS = {'DAB r': ('dab_pearson', 1), 'level acc': ('level_accuracy', 1)}   # beyond the papers, in every table
+HER2_COLUMNS = ('DAB r', 'level acc')   # beyond the papers, in every table (the `dab` metric's columns)
 
 # %% ../nbs/19a_papers.ipynb #bb738def
 def unique_runs(tables:list[Table], # the tables to fill

@@ -106,12 +106,6 @@ def seam_error(img:np.ndarray, tile:int, overlap:int, band:int=6) -> float:
 # %% ../nbs/17_stainer.ipynb #aabf9af2
 FORMAT = 'ihc_nb-stainer/1'
 
-def _multiple(method:str, options:dict) -> int:
-    "The size the generator's input must be divisible by"
-    if method == 'ceff': return 8
-    if method == 'pix2pix' and options.get('netG', 'unet') == 'unet': return 2 ** options.get('num_downs', 8)
-    return 4
-
 class Stainer:
     "A trained H&E -> IHC generator with what it needs to be used: stains arrays, PIL images and tensors of any size"
     def __init__(self, G:torch.nn.Module, config:dict, device=None, tile:int|None=None, overlap:int|None=None,
@@ -120,7 +114,8 @@ class Stainer:
                  compile:bool=False): # `torch.compile` the generator (pays off on many tiles of one size)
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.G, self.config = G.eval().requires_grad_(False).to(self.device), dict(config)
-        self.multiple = _multiple(config['method'], config.get('options', {}))
+        from ihc_nb.methods import get_method
+        self.multiple = get_method(config['method']).multiple(config.get('options', {}))
         self.tile = tile or config.get('tile') or 512
         if self.tile % self.multiple: raise ValueError(f'the tile ({self.tile}) must be a multiple of {self.multiple} '
                                                        f'for {config["method"]}')
@@ -164,8 +159,8 @@ class Stainer:
         cfg = json.loads(ck['config'])
         if cfg.get('format') != FORMAT: raise ValueError(f'{path}: unknown stainer format {cfg.get("format")!r} '
                                                          f'(this ihc_nb reads {FORMAT})')
-        from ihc_nb.methods import METHODS
-        model = METHODS[cfg['method']].skeleton_model(cfg['options'])
+        from ihc_nb.methods import get_method
+        model = get_method(cfg['method']).skeleton_model(cfg['options'])
         try: model.G.load_state_dict(ck['state'])
         except RuntimeError as e:
             raise ValueError(f'{path}: its weights do not fit the {cfg["method"]} generator its recorded options build '

@@ -104,6 +104,15 @@ def table(cols:dict) -> str:
     return head + ''.join(f'\n| {k} | ' + ' | '.join(fmt(c[k]) for c in cols.values()) + f' | {tgt(k)} |' for k in keys)
 
 
+def measures_table():
+    "ihc_nb's measures beside the targets, as a DataFrame (README's development section)"
+    import pandas as pd
+    m = measures(sorted((ROOT/'nbs').glob('*.ipynb')), ROOT/'ihc_nb')
+    tgt = lambda k: f'{"<" if TARGETS[k][1] else "<="} {TARGETS[k][0]}' if k in TARGETS else ''
+    return pd.DataFrame({'ihc_nb': {k: f'{v:g}' if isinstance(v, float) else v for k, v in m.items()},
+                         'target': {k: tgt(k) for k in m}}).rename_axis('measure')
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('folders', nargs='*', help='notebook folders (default: this repository\'s nbs/)')
