@@ -49,7 +49,7 @@ class Method:
     epochs: tuple               # (constant-lr epochs, decay epochs) of the reference code
     options: dict = field(default_factory=dict)   # the defaults of `build`
     multimag: bool = False      # train on multi-magnification views by default
-    augment: str = 'dihedral'   # the random flips of the training crops (a key of `ihc_nb.data.AUGMENTS`)
+    augment: str = 'dihedral'   # the random flips of the training crops (a key of `ihc_nb.loaders.AUGMENTS`)
     valid_tile: bool = False    # validate on tiles of the training crop, stitched (else whole images at once)
     multiple: Callable = _four  # (options) -> the side the generator's input must be a multiple of
     fit_crop: Callable|None = None       # (options, crop) -> the options with which its networks take `crop`
