@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from fastcore.script import call_parse
 from PIL import Image
 
 from .data import IMAGE_EXTS, DataError, level_of, read_rgb
-from .files import atomic_path
+from .files import atomic_path, save_json
 from .her2 import LevelCalibration, calibrate
 from .metrics import METRICS, make_metrics, paper_columns
 from .stats import bootstrap
@@ -31,240 +32,344 @@ class EvalError(DataError):
     "The folders to evaluate do not match; the message names the files"
 
 def _listing(d:Path) -> dict[str, Path]:
+    "The images of folder `d` by stem; `EvalError` for no folder, no image, two images of one stem"
     if not d.is_dir(): raise EvalError(f'{d} is not a folder')
-    files = [p for p in sorted(d.iterdir())
-             if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.')]
     stems = {}
-    for p in files: stems.setdefault(p.stem, []).append(p)
+    for p in sorted(d.iterdir()):
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.'):
+            stems.setdefault(p.stem, []).append(p)
     dup = [' and '.join(q.name for q in ps) for ps in stems.values() if len(ps) > 1]
-    if dup: raise EvalError(f'{d}: several files with one name: {"; ".join(dup[:5])}: keep one of each')
+    if dup:
+        raise EvalError(f'{d}: several files with one name: {"; ".join(dup[:5])}: keep one of each')
     if not stems: raise EvalError(f'{d} holds no images ({", ".join(IMAGE_EXTS)})')
     return {s: ps[0] for s, ps in stems.items()}
 
-def _some(names, n=5) -> str: return ', '.join(names[:n]) + (f' and {len(names) - n} more' if len(names) > n else '')
+# %% ../nbs/16a_evaluation.ipynb #c3a964c0
+def _some(names:list, n:int=5) -> str:
+    "The first `n` of `names`, and how many more"
+    return ', '.join(names[:n]) + (f' and {len(names) - n} more' if len(names) > n else '')
+
+def _check_names(fake_dir:Path, real_dir:Path, # the two folders
+                 fakes:dict, reals:dict): # their `_listing`s
+    "`EvalError` unless the two folders hold images of the same stems, naming those in only one"
+    only_f, only_r = sorted(set(fakes) - set(reals)), sorted(set(reals) - set(fakes))
+    if not (only_f or only_r): return
+    where = ([f'only in {fake_dir}: {_some([fakes[s].name for s in only_f])}'] * bool(only_f) +
+             [f'only in {real_dir}: {_some([reals[s].name for s in only_r])}'] * bool(only_r))
+    raise EvalError(f'{fake_dir} and {real_dir} do not hold the same images '
+                    f'({len(fakes)} and {len(reals)}): ' + '; '.join(where) +
+                    '. Evaluate matching folders: nothing is computed on a subset.')
+
+# %% ../nbs/16a_evaluation.ipynb #7e59d006
+def _size(p:Path) -> tuple[int, int]:
+    "(width, height) of image file `p`"
+    try:
+        with Image.open(p) as im: return im.size
+    except Exception: return read_rgb(p)[0].shape[1::-1]   # or the DataError naming the file
+
+def _check_sizes(pairs:list, fake_dir:Path, real_dir:Path):
+    "`EvalError` unless the two images of each (name, generated, real) of `pairs` have one size"
+    bad = [f'{f.name} is {a[0]}x{a[1]} but {r.name} is {b[0]}x{b[1]}'
+           for _, f, r in pairs for a, b in [(_size(f), _size(r))] if a != b]
+    if bad:
+        raise EvalError(f'{len(bad)} of {len(pairs)} pairs differ in size '
+                        f'({fake_dir} vs {real_dir}): {_some(bad)}. Metrics compare images at full '
+                        'resolution: generate at the size of the real images.')
+
+# %% ../nbs/16a_evaluation.ipynb #b95d2d0a
+def _check_distinct(fake_dir:Path, real_dir:Path):
+    "`EvalError` if the two folders are one"
+    if fake_dir.resolve() == real_dir.resolve():
+        raise EvalError(f'{fake_dir} is both the generated and the real folder: every image would '
+                        'score against itself (PSNR inf); give the folder of generated images '
+                        'first, then the real one')
 
 def match_images(fake_dir:str|Path, # folder of generated images
-                 real_dir:str|Path, # folder of real images with the same names (extensions may differ)
+                 real_dir:str|Path, # folder of real images, the same names (extensions may differ)
                 ) -> list[tuple[str, Path, Path]]:
-    "(real file name, generated file, real file) of every pair, in name order; `EvalError` unless names and sizes match"
+    "(real file name, generated file, real file) of each pair, in name order; else `EvalError`"
     fake_dir, real_dir = Path(fake_dir), Path(real_dir)
-    if fake_dir.resolve() == real_dir.resolve():
-        raise EvalError(f'{fake_dir} is both the generated and the real folder: every image would score against itself '
-                        '(PSNR inf); give the folder of generated images first, then the real one')
+    _check_distinct(fake_dir, real_dir)
     fakes, reals = _listing(fake_dir), _listing(real_dir)
-    only_f, only_r = sorted(set(fakes) - set(reals)), sorted(set(reals) - set(fakes))
-    if only_f or only_r:
-        raise EvalError(f'{fake_dir} and {real_dir} do not hold the same images ({len(fakes)} and {len(reals)}): ' +
-                        '; '.join([f'only in {fake_dir}: {_some([fakes[s].name for s in only_f])}'] * bool(only_f) +
-                                  [f'only in {real_dir}: {_some([reals[s].name for s in only_r])}'] * bool(only_r)) +
-                        '. Evaluate matching folders: nothing is computed on a subset.')
+    _check_names(fake_dir, real_dir, fakes, reals)
     pairs = [(reals[s].name, fakes[s], reals[s]) for s in sorted(fakes)]
-    def size(p):
-        try:
-            with Image.open(p) as im: return im.size
-        except Exception: return read_rgb(p)[0].shape[1::-1]   # raises the DataError that names the file
-    bad = [f'{f.name} is {a[0]}x{a[1]} but {r.name} is {b[0]}x{b[1]}'
-           for _, f, r in pairs for a, b in [(size(f), size(r))] if a != b]
-    if bad: raise EvalError(f'{len(bad)} of {len(pairs)} pairs differ in size ({fake_dir} vs {real_dir}): '
-                            f'{_some(bad)}. '
-                            'Metrics compare images at full resolution: generate at the size of the real images.')
+    _check_sizes(pairs, fake_dir, real_dir)
     return pairs
 
-# %% ../nbs/16a_evaluation.ipynb #c3a964c0
-def _jsonable(v):
-    if isinstance(v, (float, np.floating)): return float(v) if np.isfinite(v) else None
-    if isinstance(v, (np.integer,)): return int(v)
-    if isinstance(v, (list, tuple)): return [_jsonable(x) for x in v]
-    return v
-
+# %% ../nbs/16a_evaluation.ipynb #218e18e7
 @dataclass
 class Evaluation:
     "The result of `evaluate`: one row per image pair, and the set-level summary"
     per_image: pd.DataFrame
     summary: dict
 
-    def save(self, csv:str|Path) -> tuple[Path, Path]:
-        "Write the per-image table to `csv` and the summary to the same name with `.json` (both atomically)"
-        csv = Path(csv); js = csv.with_suffix('.json')
-        with atomic_path(csv) as t: self.per_image.to_csv(t, index=False)
-        summary = {k: _jsonable(v) for k, v in self.summary.items()}
-        with atomic_path(js) as t: t.write_text(json.dumps(summary, indent=1))
-        return csv, js
+# %% ../nbs/16a_evaluation.ipynb #3d73f0bc
+@patch
+def save(self:Evaluation, csv:str|Path) -> tuple[Path, Path]:
+    "Write the per-image table to `csv` and the summary beside it as `.json` (both atomically)"
+    csv = Path(csv)
+    with atomic_path(csv) as t: self.per_image.to_csv(t, index=False)
+    return csv, save_json(self.summary, csv.with_suffix('.json'))
 
-    @classmethod
-    def load(cls, csv:str|Path) -> Evaluation:
-        "The evaluation `save` wrote to `csv` (and its .json)"
-        csv = Path(csv)
-        return cls(pd.read_csv(csv), json.loads(csv.with_suffix('.json').read_text()))
+@patch(cls_method=True)
+def load(cls:Evaluation, csv:str|Path) -> Evaluation:
+    "The evaluation `save` wrote to `csv` (and its .json)"
+    csv = Path(csv)
+    return cls(pd.read_csv(csv), json.loads(csv.with_suffix('.json').read_text()))
 
-    def table(self) -> pd.DataFrame:
-        "The summary as a table: one row per value, its standard deviation and (with `ci`) 95% interval beside it"
-        s, skip = self.summary, ('n', 'seed', 'level_n', 'kid_subset_size', 'ci')
-        rows = {k: dict(value=v, std=s.get(f'{k}_std'), lo=s.get(f'{k}_lo'), hi=s.get(f'{k}_hi')) for k, v in s.items()
-                if isinstance(v, (int, float)) and not k.endswith(('_std', '_lo', '_hi')) and k not in skip}
-        return pd.DataFrame.from_dict(rows, orient='index').dropna(axis=1, how='all')
+# %% ../nbs/16a_evaluation.ipynb #a5d3d31a
+@patch
+def table(self:Evaluation) -> pd.DataFrame:
+    "The summary as a table: one row per value, its standard deviation and (with `ci`) 95% interval"
+    s, skip = self.summary, ('n', 'seed', 'level_n', 'kid_subset_size', 'ci')
+    keep = lambda k, v: (isinstance(v, (int, float)) and not k.endswith(('_std', '_lo', '_hi'))
+                         and k not in skip)
+    rows = {k: dict(value=v, std=s.get(f'{k}_std'), lo=s.get(f'{k}_lo'), hi=s.get(f'{k}_hi'))
+            for k, v in s.items() if keep(k, v)}
+    return pd.DataFrame.from_dict(rows, orient='index').dropna(axis=1, how='all')
+
+# %% ../nbs/16a_evaluation.ipynb #c944ec59
+def _metric_intervals(metric, # a metric object of `make_metrics`, its images seen
+                      df:pd.DataFrame, reps:int, seed:int) -> dict:
+    "`<key>_lo` and `<key>_hi` of each value `metric.finish` gives (spreads and counts left out)"
+    cis = bootstrap(df, metric.finish, reps, seed=seed)
+    return {f'{k}_{end}': v for k, (lo, hi) in cis.items()
+            if not k.endswith(('_std', '_n', '_size')) for end, v in (('lo', lo), ('hi', hi))}
 
 def intervals(ms:dict, # the metric objects of `make_metrics`, their images seen
               df:pd.DataFrame, # the per-image table
               reps:int=1000, # bootstrap draws of the test images
-              set_reps:int=200, # draws for statistics of the whole set (FID, KID: each draw recomputes them)
-              seed:int=0) -> dict:
-    "The 95% percentile-bootstrap interval of every summary value, `<key>_lo` and `<key>_hi`, over draws of the images"
+              set_reps:int=200, # draws for statistics of the whole set (FID, KID: costly per draw)
+              seed:int=0) -> dict: # the draws' seed
+    "The 95% percentile-bootstrap interval of every summary value, `<key>_lo` and `<key>_hi`"
     out = {}
     for n, m in ms.items():
         r = reps if METRICS[n].per_image else min(reps, set_reps)
-        for k, (lo, hi) in bootstrap(df, m.finish, r, seed=seed).items():
-            if not k.endswith(('_std', '_n', '_size')): out.update({f'{k}_lo': lo, f'{k}_hi': hi})
+        out.update(_metric_intervals(m, df, r, seed))
     return out
 
+# %% ../nbs/16a_evaluation.ipynb #57e3cfae
+def _pair_row(name:str, fake_file:Path, real_file:Path, ms:dict) -> dict:
+    "One row of the per-image table: the pair's name and level, and every metric's values"
+    fake, real = read_rgb(fake_file)[0], read_rgb(real_file)[0]
+    row = dict(name=name, level=level_of(name))
+    for m in ms.values(): row.update(m.image(name, fake, real))
+    return row
+
+def _per_image(pairs:list, ms:dict, progress:bool) -> pd.DataFrame:
+    "The per-image table of `pairs` (from `match_images`), in name order"
+    from fastprogress.fastprogress import progress_bar
+    return pd.DataFrame([_pair_row(*p, ms) for p in (progress_bar(pairs, leave=False) if progress
+                                                       else pairs)])
+
+# %% ../nbs/16a_evaluation.ipynb #47da172d
+def _summary(df:pd.DataFrame, ms:dict, head:dict, # per-image table, metrics, what was evaluated
+             ci:int, seed:int) -> dict: # bootstrap draws (0: none) and their seed
+    "`head`, then each metric's set-level values over `df`, then (with `ci` draws) their intervals"
+    summary = dict(head)
+    for m in ms.values(): summary.update(m.finish(df))
+    if ci: summary.update(ci=ci, **intervals(ms, df, ci, seed=seed))
+    return summary
+
+# %% ../nbs/16a_evaluation.ipynb #2eb91547
 def evaluate(fake_dir:str|Path, # folder of generated IHC images
              real_dir:str|Path, # folder of the real IHC images, the same names
-             metrics='psnr,ssim,dab', # names of `METRICS` (default: those that need no pretrained network)
-             mode:str='paper', # 'paper': as the papers' code; 'torchmetrics': torchmetrics' defaults where they differ
-             weights:str|Path|None=None, # folder of pretrained weights (default: `find_weights`'s places)
-             calibration:LevelCalibration|str|None=None, # HER2 level thresholds for `dab`, 'loo', or None: no levels
+             metrics='psnr,ssim,dab', # names of `METRICS` (default: those needing no network)
+             mode:str='paper', # 'paper': as the papers' code; 'torchmetrics': its defaults
+             weights:str|Path|None=None, # folder of pretrained weights (default: `find_weights`'s)
+             calibration:LevelCalibration|str|None=None, # HER2 thresholds for `dab`, 'loo' or None
              device=None, # default: CUDA if available
              seed:int=0, # KID's subsets and the bootstrap's draws
              ci:int=0, # bootstrap draws for a 95% interval of every value (`intervals`; 0: none)
-             progress:bool=True) -> Evaluation:
-    "Evaluate every generated image of `fake_dir` against the real one of the same name in `real_dir`"
+             progress:bool=True) -> Evaluation: # a progress bar over the pairs
+    "Evaluate each generated image of `fake_dir` against the real one of its name in `real_dir`"
     pairs = match_images(fake_dir, real_dir)
     ms = make_metrics(metrics, mode, weights, calibration, device, seed)
-    rows = []
-    from fastprogress.fastprogress import progress_bar
-    for name, f, r in (progress_bar(pairs, leave=False) if progress else pairs):
-        fake, real = read_rgb(f)[0], read_rgb(r)[0]
-        row = dict(name=name, level=level_of(name))
-        for m in ms.values(): row.update(m.image(name, fake, real))
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    summary = dict(n=len(df), mode=mode, metrics=list(ms), fake=str(fake_dir), real=str(real_dir), seed=seed)
-    for m in ms.values(): summary.update(m.finish(df))
-    if ci: summary.update(ci=ci, **intervals(ms, df, ci, seed=seed))
+    df = _per_image(pairs, ms, progress)
+    head = dict(n=len(df), mode=mode, metrics=list(ms), fake=str(fake_dir), real=str(real_dir),
+                seed=seed)
+    summary = _summary(df, ms, head, ci, seed)
     if df.level.isna().all(): df = df.drop(columns='level')
     return Evaluation(df, summary)
 
 # %% ../nbs/16a_evaluation.ipynb #012511bc
-def paper_table(summaries:dict) -> pd.DataFrame:
-    "Summaries of runs ({row name: summary}) laid out as the papers' tables (Qu et al., TABLE I), plus HER2 agreement"
+def paper_table(summaries:dict) -> pd.DataFrame: # {row name: summary} of runs
+    "Summaries laid out as the papers' tables (Qu et al., TABLE I), plus HER2 agreement"
     cols = paper_columns()
-    rows = {name: {c: s[k] * f for c, (k, f) in cols.items() if s.get(k) is not None} for name, s in summaries.items()}
-    return pd.DataFrame.from_dict(rows, orient='index')[[c for c in cols if any(c in r for r in rows.values())]]
+    row = lambda s: {c: s[k] * f for c, (k, f) in cols.items() if s.get(k) is not None}
+    rows = {name: row(s) for name, s in summaries.items()}
+    present = [c for c in cols if any(c in r for r in rows.values())]
+    return pd.DataFrame.from_dict(rows, orient='index')[present]
 
 # %% ../nbs/16a_evaluation.ipynb #3702fe77
-def level_calibration(arg, # None, 'loo', a LevelCalibration, a JSON file, a dataset (name or folder), or 'train'
+def _calibration_file(path:str|Path) -> LevelCalibration:
+    "The thresholds `LevelCalibration.save` wrote to `path`; `EvalError` if there is no such file"
+    if not Path(path).is_file():
+        raise EvalError(f'calibration file {path} does not exist: '
+                        'write it with calibrate(...).save')
+    return LevelCalibration.load(path)
+
+def _fitted(arg, # a dataset (name or folder), or 'train': `dataset`'s training split
+            dataset=None) -> LevelCalibration|None:
+    "Thresholds fitted on a dataset's training split; for 'train', None (a warning) if no levels"
+    if arg == 'train' and dataset is None:
+        raise ValueError("calibration 'train' needs the dataset: name it instead")
+    try: return calibrate(dataset if arg == 'train' else arg)
+    except DataError as e:
+        if arg != 'train': raise
+        warnings.warn(f'no HER2 levels: {e}')
+
+# %% ../nbs/16a_evaluation.ipynb #6396f1df
+def level_calibration(arg, # None, 'loo', a LevelCalibration, a JSON file, a dataset, or 'train'
                       dataset=None, # the dataset whose training split 'train' means
-                      cache:str|Path|None=None, # JSON file that keeps thresholds fitted on a dataset, reused if there
+                      cache:str|Path|None=None, # JSON file keeping thresholds fitted on a dataset
                      ) -> LevelCalibration|str|None:
     "HER2 level thresholds for `evaluate`, never fitted on the images it scores"
     if arg is None or arg == 'loo' or isinstance(arg, LevelCalibration): return arg
-    if str(arg).endswith('.json'):
-        if not Path(arg).is_file():
-            raise EvalError(f'calibration file {arg} does not exist: write it with calibrate(...).save')
-        return LevelCalibration.load(arg)
+    if str(arg).endswith('.json'): return _calibration_file(arg)
     if cache and Path(cache).is_file(): return LevelCalibration.load(cache)
-    if arg == 'train' and dataset is None: raise ValueError("calibration 'train' needs the dataset: name it instead")
-    try: cal = calibrate(dataset if arg == 'train' else arg)
-    except DataError as e:
-        if arg != 'train': raise
-        warnings.warn(f'no HER2 levels: {e}'); return None
-    if cache: cal.save(cache)
+    cal = _fitted(arg, dataset)
+    if cache and cal is not None: cal.save(cache)
     return cal
 
-# %% ../nbs/16a_evaluation.ipynb #6396f1df
+# %% ../nbs/16a_evaluation.ipynb #c3ad931a
 def default_output(fake_dir:str|Path, real_dir:str|Path) -> Path:
     "Where `ihc-eval` writes by default: `<fake_dir>-vs-<real_dir name>.csv` beside `fake_dir`"
     fake_dir = Path(fake_dir).resolve()
     return fake_dir.parent/f'{fake_dir.name}-vs-{Path(real_dir).resolve().name}.csv'
 
+def _output_csv(out:str|None, fake_dir:str, real_dir:str, overwrite:bool) -> Path:
+    "The CSV `ihc-eval` writes: `out` or the default; `EvalError` for a folder, or for files kept"
+    out = Path(out or default_output(fake_dir, real_dir))
+    if out.is_dir(): raise EvalError(f'--out {out} is a folder: give the CSV file to write')
+    if not overwrite and (old := [p for p in (out, out.with_suffix('.json')) if p.exists()]):
+        raise EvalError(f'{old[0]} exists: pass --overwrite to replace it, or choose another --out')
+    return out
+
+# %% ../nbs/16a_evaluation.ipynb #a554d75d
 def levels_note(summary:dict) -> str|None:
     "The line saying how the HER2 levels were read, or how to get them; None without `dab`"
     if 'level_calibration' in summary:
-        return f"HER2 levels read off {summary['level_measure']}, thresholds: {summary['level_calibration']}"
+        return (f"HER2 levels read off {summary['level_measure']}, "
+                f"thresholds: {summary['level_calibration']}")
     if 'dab' in summary.get('metrics', ()):
-        return ('HER2 levels not scored (thresholds fitted on the images scored would be in-sample): add --calibration '
-                'FILE.json, a DATASET (fitted on its training split) or loo (leave-one-out)')
+        return ('HER2 levels not scored (thresholds fitted on the images scored would be '
+                'in-sample): add --calibration FILE.json, a DATASET (fitted on its training split) '
+                'or loo (leave-one-out)')
 
+def _report(ev:Evaluation, fake_dir:str, real_dir:str, files:tuple):
+    "Print what `ihc-eval` evaluated, its summary, the levels note and the `files` written"
+    print(f"{ev.summary['n']} pairs, {ev.summary['mode']} mode: {fake_dir} against {real_dir}")
+    print(ev.table().to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))
+    if note := levels_note(ev.summary): print(note)
+    csv, js = files
+    print(f'wrote {csv} and {js}')
+
+# %% ../nbs/16a_evaluation.ipynb #7f81d0cb
 @call_parse
 @user_errors
 def ihc_eval(fake_dir:str, # folder of generated IHC images
-             real_dir:str, # folder of real IHC images with the same file names (extensions may differ)
-             metrics:str='psnr,ssim,dab', # comma-separated `METRICS` (psnr, ssim, fid, kid, lpips, phv, dab...) or all
-             out:str=None, # per-image CSV to write, the summary beside it as .json (default: FAKE_DIR-vs-REAL.csv)
-             mode:str='paper', # paper: as the papers' code computed them; torchmetrics: torchmetrics' defaults
-             weights:str=None, # folder of pretrained weight files (default: $IHC_NB_WEIGHTS, settings.ini, hub cache)
-             calibration:str=None, # HER2 levels: a JSON file, a dataset (its training split) or loo; default: no levels
+             real_dir:str, # folder of real IHC images, the same file names (extensions may differ)
+             metrics:str='psnr,ssim,dab', # comma-separated `METRICS` (psnr, ssim, fid...) or all
+             out:str=None, # per-image CSV (default: FAKE_DIR-vs-REAL.csv), the summary beside as .json
+             mode:str='paper', # paper: as the papers' code; torchmetrics: torchmetrics' defaults
+             weights:str=None, # weights folder (default: $IHC_NB_WEIGHTS, settings.ini, hub cache)
+             calibration:str=None, # HER2 levels: a JSON file, a dataset (its training split) or loo
              device:str=None, # cpu or cuda (default: cuda if available)
              seed:int=0, # seed of KID's subsets
              overwrite:bool=False, # replace an existing --out (and its .json)
              ci:int=0, # bootstrap draws for a 95% interval of every value (e.g. 1000; 0: none)
             ):
-    "Evaluate generated IHC images against the real ones: per-image CSV, summary JSON, printed summary"
-    out = Path(out or default_output(fake_dir, real_dir))
-    if out.is_dir(): raise EvalError(f'--out {out} is a folder: give the CSV file to write')
-    if not overwrite and (old := [p for p in (out, out.with_suffix('.json')) if p.exists()]):
-        raise EvalError(f'{old[0]} exists: pass --overwrite to replace it, or choose another --out')
+    "Evaluate generated IHC images against the real ones: per-image CSV, summary JSON, printout"
+    out = _output_csv(out, fake_dir, real_dir, overwrite)
     cal = level_calibration(calibration)
-    ev = evaluate(fake_dir, real_dir, metrics, mode, weights, cal, device, seed, ci, progress=sys.stderr.isatty())
-    csv, js = ev.save(out)
-    print(f"{ev.summary['n']} pairs, {ev.summary['mode']} mode: {fake_dir} against {real_dir}")
-    print(ev.table().to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))
-    if note := levels_note(ev.summary): print(note)
-    print(f'wrote {csv} and {js}')
+    ev = evaluate(fake_dir, real_dir, metrics, mode, weights, cal, device, seed, ci,
+                  progress=sys.stderr.isatty())
+    _report(ev, fake_dir, real_dir, ev.save(out))
 
 # %% ../nbs/16a_evaluation.ipynb #f6e77b0f
-def evaluate_stained(dirs, # folders `fake`, `real`, `he` and `oracle` (or None), as `ihc_nb.stainer.stain_split` makes
+def _stained_rows(dirs, name:str, ev:Evaluation) -> dict:
+    "The rows of `evaluate_stained`'s table: `ev`, against the oracle (if any), the identity"
+    pixels = lambda fake, real: evaluate(fake, real, 'psnr,ssim', progress=False).summary
+    rows = {f'{name} vs IHC': ev.summary}
+    if dirs.oracle is not None: rows[f'{name} vs oracle IHC'] = pixels(dirs.fake, dirs.oracle)
+    rows['H&E as IHC (identity)'] = pixels(dirs.he, dirs.real)
+    return rows
+
+def evaluate_stained(dirs, # folders `fake`, `real`, `he` and `oracle` (or None), from `stain_split`
                      name:str, # the model's name in the table
                      out:str|Path, # where to write metrics.csv, metrics.json and table.csv
                      **kwargs) -> tuple[Evaluation, pd.DataFrame]: # passed to `evaluate`
-    "Evaluate a stained split against the real IHC and the oracle (if any), beside the identity mapping; write all"
+    "Evaluate a stained split against the real IHC, the oracle (if any) and the identity; write all"
     out, ev = Path(out), evaluate(dirs.fake, dirs.real, **kwargs)
     ev.save(out/'metrics.csv')
-    rows = {f'{name} vs IHC': ev.summary}
-    if dirs.oracle is not None:
-        rows[f'{name} vs oracle IHC'] = evaluate(dirs.fake, dirs.oracle, 'psnr,ssim', progress=False).summary
-    rows['H&E as IHC (identity)'] = evaluate(dirs.he, dirs.real, 'psnr,ssim', progress=False).summary
-    table = paper_table(rows)
+    table = paper_table(_stained_rows(dirs, name, ev))
     with atomic_path(out/'table.csv') as t: table.to_csv(t)
     return ev, table
 
 # %% ../nbs/16a_evaluation.ipynb #b3812899
-def plot_distributions(ev:Evaluation): # an `evaluate` result
-    "Per-image PSNR, SSIM, LPIPS and DAB by HER2 level (box and points), and generated against real DAB"
-    import matplotlib.pyplot as plt, seaborn as sns
-    df = ev.per_image
-    plotted = [c for m in METRICS.values() for c in m.plot]   # as the metrics' entries say
-    cols = [c for c in plotted if c in df and np.isfinite(df[c]).all()]
-    n = len(cols) + ('dab_real' in df)
-    fig, axs = plt.subplots(1, n, figsize=(4 * n, 3.5), squeeze=False)
-    hue, order = ('level', sorted(df.level.unique())) if 'level' in df else (None, None)
-    for ax, c in zip(axs[0], cols):
-        sns.boxplot(data=df, y=c, x=hue, ax=ax, color='0.85', order=order, fliersize=0)
-        sns.stripplot(data=df, y=c, x=hue, ax=ax, size=3, order=order); ax.set_title(c)
-    if 'dab_real' in df: _dab_scatter(axs[0, -1], df, hue, order, ev.summary.get('dab_pearson', np.nan))
-    fig.tight_layout()
-    return fig
+def _plotted(df:pd.DataFrame) -> list[str]:
+    "The per-image columns the metrics' entries ask to plot that `df` has, all finite"
+    return [c for m in METRICS.values() for c in m.plot if c in df and np.isfinite(df[c]).all()]
 
+def _box_and_points(ax, df:pd.DataFrame, col:str, hue:str|None, order:list|None):
+    "Column `col` of `df` on `ax` as a box with its points, one per `hue` value (in `order`)"
+    import seaborn as sns
+    sns.boxplot(data=df, y=col, x=hue, ax=ax, color='0.85', order=order, fliersize=0)
+    sns.stripplot(data=df, y=col, x=hue, ax=ax, size=3, order=order)
+    ax.set_title(col)
+
+# %% ../nbs/16a_evaluation.ipynb #0ed4b58f
 def _dab_scatter(ax, df:pd.DataFrame, hue, order, r:float):
+    "Generated against real mean DAB optical density on `ax`, the diagonal dashed, `r` in the title"
     import seaborn as sns
     sns.scatterplot(data=df, x='dab_real', y='dab_fake', hue=hue, hue_order=order, ax=ax, s=15)
     lim = [0, max(df.dab_real.max(), df.dab_fake.max()) * 1.05]
     ax.plot(lim, lim, 'k--', lw=0.8); ax.set_title(f'mean DAB OD, r = {r:.2f}')
 
-# %% ../nbs/16a_evaluation.ipynb #0ed4b58f
+def plot_distributions(ev:Evaluation): # an `evaluate` result
+    "Per-image PSNR, SSIM, LPIPS and DAB by HER2 level (box and points), generated against real DAB"
+    import matplotlib.pyplot as plt
+    df, cols = ev.per_image, _plotted(ev.per_image)
+    n = len(cols) + ('dab_real' in df)
+    fig, axs = plt.subplots(1, n, figsize=(4 * n, 3.5), squeeze=False)
+    hue, order = ('level', sorted(df.level.unique())) if 'level' in df else (None, None)
+    for ax, c in zip(axs[0], cols): _box_and_points(ax, df, c, hue, order)
+    if 'dab_real' in df:
+        _dab_scatter(axs[0, -1], df, hue, order, ev.summary.get('dab_pearson', np.nan))
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/16a_evaluation.ipynb #ac58fa01
+def _picks(ev:Evaluation, by:str) -> dict:
+    "The worst, median and best rows of `ev`'s per-image table by `by`"
+    order = ev.per_image.sort_values(by).reset_index(drop=True)
+    return {'worst': order.iloc[0], 'median': order.iloc[len(order) // 2], 'best': order.iloc[-1]}
+
+def _show(ax, file:Path, title:str):
+    "Image `file` on `ax`, no ticks, under `title`"
+    ax.imshow(read_rgb(file)[0])
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+
+# %% ../nbs/16a_evaluation.ipynb #785778fb
+def _example_row(axs, what:str, r:pd.Series, sides:list):
+    "One row of `plot_examples`: the image of `r` (the pick `what`) in each folder of `sides`"
+    stem = Path(r['name']).stem
+    for i, (ax, (side, d)) in enumerate(zip(axs, sides)):
+        scores = f'\n{what}: SSIM {r.ssim:.3f}, PSNR {r.psnr:.1f}' if i == 1 else ''
+        _show(ax, next(Path(d).glob(stem + '.*')), side + scores)
+    axs[0].set_ylabel(stem)
+
 def plot_examples(ev:Evaluation, # an `evaluate` result with `ssim` and `psnr`
-                  sides:list, # (title, folder) per column; the second (generated IHC) is captioned with the scores
+                  sides:list, # (title, folder) per column; the second (generated) gets the scores
                   by:str='ssim'): # the per-image value that orders the images
     "The worst, median and best images by `by`, one row each, one column per folder"
     import matplotlib.pyplot as plt
-    order = ev.per_image.sort_values(by).reset_index(drop=True)
-    picks = {'worst': order.iloc[0], 'median': order.iloc[len(order) // 2], 'best': order.iloc[-1]}
-    fig, axs = plt.subplots(len(picks), len(sides), figsize=(3.2 * len(sides), 3.3 * len(picks)), squeeze=False)
-    for row, (what, r) in zip(axs, picks.items()):
-        stem = Path(r['name']).stem
-        for i, (ax, (side, d)) in enumerate(zip(row, sides)):
-            ax.imshow(read_rgb(next(Path(d).glob(stem + '.*')))[0]); ax.set_xticks([]); ax.set_yticks([])
-            ax.set_title(side + (f'\n{what}: SSIM {r.ssim:.3f}, PSNR {r.psnr:.1f}' if i == 1 else ''), fontsize=9)
-        row[0].set_ylabel(stem)
+    picks = _picks(ev, by)
+    fig, axs = plt.subplots(len(picks), len(sides), figsize=(3.2 * len(sides), 3.3 * len(picks)),
+                            squeeze=False)
+    for row, (what, r) in zip(axs, picks.items()): _example_row(row, what, r, sides)
     fig.tight_layout()
     return fig

@@ -1,4 +1,4 @@
-"""The pretrained networks behind FID, KID, PHV and LPIPS: pytorch-fid's FID Inception, Inception features as pytorch-fid and torchmetrics compute them, and their weight files, found on disk, never downloaded.
+"""The pretrained networks behind FID, KID, PHV and LPIPS: pytorch-fid's FID Inception, Inception features as pytorch-fid and torchmetrics compute them, PHV and LPIPS as their reference code computes them, and their weight files, found on disk, never downloaded.
 
 Docs: https://ihc-nb.github.io/ihc_nb/features.html.md"""
 
@@ -6,6 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/features.html.md"""
 
 # %% ../nbs/15a_features.ipynb #b985e382
 from __future__ import annotations
+import importlib.util
 from functools import partial
 from pathlib import Path
 
@@ -13,99 +14,146 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+from fastcore.basics import patch
 from torchvision.models.inception import InceptionA, InceptionC, InceptionE
 
 from .files import atomic_path
 from .settings import WEIGHTS, WeightsMissing, find_weights
 
 # %% auto #0
-__all__ = ['PREPROCESS', 'NETWORKS', 'FIDInceptionA', 'FIDInceptionC', 'FIDInceptionE', 'fid_inception', 'InceptionFeatures',
-           'find_any_weights', 'load_network', 'random_network', 'write_random_weights']
+__all__ = ['PREPROCESS', 'NETWORKS', 'PHV_DEFINITIONS', 'LPIPS_NETS', 'FIDInceptionA', 'FIDInceptionC', 'FIDInceptionE',
+           'fid_inception', 'inception_input', 'InceptionFeatures', 'find_any_weights', 'load_network',
+           'random_network', 'write_random_weights', 'PHV', 'phv_network', 'LPIPS', 'lpips_network']
 
 # %% ../nbs/15a_features.ipynb #529c306c
-def _tf_avg_pool(x): return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
+def _tf_avg_pool(x:torch.Tensor) -> torch.Tensor:
+    "A 3 x 3 average pool, stride 1, that leaves the zero padding out of the average (TensorFlow's)"
+    return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
 
 class FIDInceptionA(InceptionA):
     "torchvision's InceptionA block, average-pooling as TensorFlow does (padding not counted)"
     def _forward(self, x):
         return [self.branch1x1(x), self.branch5x5_2(self.branch5x5_1(x)),
-                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))), self.branch_pool(_tf_avg_pool(x))]
+                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                self.branch_pool(_tf_avg_pool(x))]
 
+# %% ../nbs/15a_features.ipynb #968e2af2
 class FIDInceptionC(InceptionC):
     "torchvision's InceptionC block, average-pooling as TensorFlow does (padding not counted)"
     def _forward(self, x):
         b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
-        d7 = self.branch7x7dbl_5(self.branch7x7dbl_4(self.branch7x7dbl_3(self.branch7x7dbl_2(self.branch7x7dbl_1(x)))))
+        d7 = self.branch7x7dbl_3(self.branch7x7dbl_2(self.branch7x7dbl_1(x)))
+        d7 = self.branch7x7dbl_5(self.branch7x7dbl_4(d7))
         return [self.branch1x1(x), b7, d7, self.branch_pool(_tf_avg_pool(x))]
 
+# %% ../nbs/15a_features.ipynb #47b67f11
 class FIDInceptionE(InceptionE):
-    "torchvision's InceptionE block, pooling as TensorFlow's FID graph: average, padding not counted (7b), or max (7c)"
-    def __init__(self, in_channels:int, pool:str='avg'):
+    "torchvision's InceptionE block, pooling as TensorFlow's FID graph: average (no padding) or max"
+    def __init__(self, in_channels:int, # channels of the input
+                 pool:str='avg'): # 'avg' (Mixed_7b) or 'max' (Mixed_7c)
         super().__init__(in_channels)
         self.pool = pool
     def _forward(self, x):
         b3, d3 = self.branch3x3_1(x), self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        pooled = F.max_pool2d(x, kernel_size=3, stride=1, padding=1) if self.pool == 'max' else _tf_avg_pool(x)
+        pooled = F.max_pool2d(x, 3, stride=1, padding=1) if self.pool == 'max' else _tf_avg_pool(x)
         return [self.branch1x1(x), torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1),
-                torch.cat([self.branch3x3dbl_3a(d3), self.branch3x3dbl_3b(d3)], 1), self.branch_pool(pooled)]
+                torch.cat([self.branch3x3dbl_3a(d3), self.branch3x3dbl_3b(d3)], 1),
+                self.branch_pool(pooled)]
 
+# %% ../nbs/15a_features.ipynb #f93390d0
 def fid_inception() -> torchvision.models.Inception3:
-    "pytorch-fid's FID Inception, untrained: Inception v3, TensorFlow's pooling, 1008 classes, no aux head"
-    net = torchvision.models.inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
-    net.Mixed_5b, net.Mixed_5c, net.Mixed_5d = FIDInceptionA(192, 32), FIDInceptionA(256, 64), FIDInceptionA(288, 64)
-    net.Mixed_6b, net.Mixed_6c, net.Mixed_6d, net.Mixed_6e = (FIDInceptionC(768, c) for c in (128, 160, 160, 192))
+    "pytorch-fid's FID Inception, untrained: Inception v3, TensorFlow's pools, 1008 classes, no aux"
+    net = torchvision.models.inception_v3(weights=None, aux_logits=False, num_classes=1008,
+                                          init_weights=False)
+    net.Mixed_5b, net.Mixed_5c = FIDInceptionA(192, 32), FIDInceptionA(256, 64)
+    net.Mixed_5d = FIDInceptionA(288, 64)
+    net.Mixed_6b, net.Mixed_6c = FIDInceptionC(768, 128), FIDInceptionC(768, 160)
+    net.Mixed_6d, net.Mixed_6e = FIDInceptionC(768, 160), FIDInceptionC(768, 192)
     net.Mixed_7b, net.Mixed_7c = FIDInceptionE(1280, 'avg'), FIDInceptionE(2048, 'max')
     return net
 
 # %% ../nbs/15a_features.ipynb #1a1c0660
-_POOL3 = ('Conv2d_1a_3x3', 'Conv2d_2a_3x3', 'Conv2d_2b_3x3', 'maxpool1', 'Conv2d_3b_1x1', 'Conv2d_4a_3x3', 'maxpool2',
-          'Mixed_5b', 'Mixed_5c', 'Mixed_5d', 'Mixed_6a', 'Mixed_6b', 'Mixed_6c', 'Mixed_6d', 'Mixed_6e',
-          'Mixed_7a', 'Mixed_7b', 'Mixed_7c', 'avgpool')
 PREPROCESS = ('pytorch-fid', 'torchmetrics')
 
+def inception_input(x:torch.Tensor, # 8-bit images (N, 3, H, W)
+                    preprocess:str='pytorch-fid', # 'pytorch-fid' or 'torchmetrics'
+                   ) -> torch.Tensor:
+    "Images resized to 299 x 299 and scaled as `preprocess` prepares them for the Inception"
+    resize = partial(F.interpolate, size=(299, 299), mode='bilinear', align_corners=False)
+    if preprocess == 'pytorch-fid': return 2 * resize(x.float() / 255, antialias=False) - 1
+    return (resize(x.float(), antialias=True) - 128) / 128
+
+# %% ../nbs/15a_features.ipynb #46e5a2f9
+_POOL3 = ('Conv2d_1a_3x3', 'Conv2d_2a_3x3', 'Conv2d_2b_3x3', 'maxpool1', 'Conv2d_3b_1x1',
+          'Conv2d_4a_3x3', 'maxpool2', 'Mixed_5b', 'Mixed_5c', 'Mixed_5d', 'Mixed_6a', 'Mixed_6b',
+          'Mixed_6c', 'Mixed_6d', 'Mixed_6e', 'Mixed_7a', 'Mixed_7b', 'Mixed_7c', 'avgpool')
+
 class InceptionFeatures(nn.Module):
-    "2048-d pool3 features of an Inception v3 for 8-bit images (N, 3, H, W), prepared as pytorch-fid or torchmetrics do"
+    "The 2048-d pool3 features of an Inception v3 for 8-bit images (N, 3, H, W), as `preprocess`"
     num_features = 2048   # torchmetrics reads it
     def __init__(self, net:torchvision.models.Inception3, # the FID Inception, or torchvision's
                  preprocess:str='pytorch-fid'): # 'pytorch-fid' or 'torchmetrics'
         super().__init__()
-        if preprocess not in PREPROCESS: raise ValueError(f'preprocess must be one of {PREPROCESS}, not {preprocess!r}')
+        if preprocess not in PREPROCESS:
+            raise ValueError(f'preprocess must be one of {PREPROCESS}, not {preprocess!r}')
         self.blocks, self.preprocess = nn.Sequential(*[getattr(net, n) for n in _POOL3]), preprocess
         self.requires_grad_(False).eval()
-
-    def train(self, mode:bool=True): return super().train(False)   # BatchNorm always uses its running statistics
-
+    def train(self, mode:bool=True): return super().train(False)   # BatchNorm: running statistics
     def forward(self, x:torch.Tensor) -> torch.Tensor:
-        if self.preprocess == 'pytorch-fid':
-            x = F.interpolate(x.float() / 255, size=(299, 299), mode='bilinear', align_corners=False, antialias=False)
-            x = 2 * x - 1
-        else:
-            x = F.interpolate(x.float(), size=(299, 299), mode='bilinear', align_corners=False, antialias=True)
-            x = (x - 128) / 128
-        return self.blocks(x).flatten(1)
+        return self.blocks(inception_input(x, self.preprocess)).flatten(1)
 
-# %% ../nbs/15a_features.ipynb #5734f629
-NETWORKS = {   # WEIGHTS key -> (builder of the untrained network, the prefix of its entries in the weight file)
+# %% ../nbs/15a_features.ipynb #136aa445
+_inception_v3 = partial(torchvision.models.inception_v3, weights=None, aux_logits=True,
+                        init_weights=False)
+NETWORKS = {   # WEIGHTS key -> (builder of the untrained network, the prefix of its file's entries)
     'fid_inception': (fid_inception, ''),
     'fid_inception_tf': (fid_inception, ''),
-    'inception_v3': (partial(torchvision.models.inception_v3, weights=None, aux_logits=True, init_weights=False), ''),
+    'inception_v3': (_inception_v3, ''),
     'resnet50': (partial(torchvision.models.resnet50, weights=None), ''),
     'resnet101': (partial(torchvision.models.resnet101, weights=None), ''),
     'alexnet': (lambda: torchvision.models.alexnet(weights=None).features, 'features.'),
     'vgg16': (lambda: torchvision.models.vgg16(weights=None).features, 'features.'),
 }
 
-def find_any_weights(keys:str|tuple, # a key of `WEIGHTS`, or keys of files of one network (the first found is used)
+# %% ../nbs/15a_features.ipynb #f5b432cb
+def find_any_weights(keys:str|tuple, # a key of `WEIGHTS`, or the keys of one network's files
                      path:str|Path|None=None, # an explicit file, or a folder holding it
                      metric:str|None=None, # the metric that needs it, named in the error
                     ) -> tuple[str, Path]:
-    "The key and file of the first of `keys` that `find_weights` finds, else `WeightsMissing` (metric, file)"
+    "The key and file of the first of `keys` that `find_weights` finds, else `WeightsMissing`"
     keys, errors = ((keys,) if isinstance(keys, str) else tuple(keys)), []
     for k in keys:
         try: return k, find_weights(k, path)
         except WeightsMissing as e: errors.append(e)
     also = ''.join(f' ({WEIGHTS[k][0]}, the same network, works too)' for k in keys[1:])
     raise WeightsMissing(f"{f'{metric}: ' if metric else ''}{errors[0]}{also}")
+
+# %% ../nbs/15a_features.ipynb #8bee91ed
+def _file_state(file:Path, prefix:str) -> dict:
+    "The tensors of weight file `file` whose names start with `prefix`, named without it"
+    state = torch.load(file, map_location='cpu', weights_only=True)
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+def _state_problems(own:dict, # the state_dict of the network to fill
+                    state:dict) -> str: # the tensors read from the file
+    "What keeps `state` from filling a network whose state is `own` ('' for nothing)"
+    need = [k for k in own if not k.endswith('num_batches_tracked')]
+    missing = [k for k in need if k not in state]
+    wrong = [f'{k} {tuple(state[k].shape)} (expected {tuple(own[k].shape)})'
+             for k in need if k in state and state[k].shape != own[k].shape]
+    out = f'{len(missing)} entries missing, e.g. {", ".join(missing[:3])}; ' if missing else ''
+    return out + (f'wrong shapes: {", ".join(wrong[:3])}' if wrong else '')
+
+# %% ../nbs/15a_features.ipynb #4a09ba92
+def _filled(net:nn.Module, state:dict, what:str) -> nn.Module:
+    "`net` filled from `state`, its batch counters at 0; a `ValueError` naming `what` if it cannot"
+    own = net.state_dict()
+    if problems := _state_problems(own, state):
+        raise ValueError(f'{what}: {problems}. Replace it with the published file.')
+    zero = torch.zeros((), dtype=torch.long)
+    counters = {k: zero for k in own if k.endswith('num_batches_tracked')}
+    net.load_state_dict({**counters, **{k: state[k] for k in own if k not in counters}})
+    return net
 
 def load_network(keys:str|tuple, # see `find_any_weights`
                  path:str|Path|None=None, # an explicit file, or a folder holding it
@@ -115,53 +163,152 @@ def load_network(keys:str|tuple, # see `find_any_weights`
     key, file = find_any_weights(keys, path, metric)
     build, prefix = NETWORKS[key]
     with torch.device('meta'): net = build()
-    state = torch.load(file, map_location='cpu', weights_only=True)
-    state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    net = net.to_empty(device='cpu')
-    own = net.state_dict()
-    need = [k for k in own if not k.endswith('num_batches_tracked')]
-    missing = [k for k in need if k not in state]
-    wrong = [f'{k} {tuple(state[k].shape)} (expected {tuple(own[k].shape)})'
-             for k in need if k in state and state[k].shape != own[k].shape]
-    if missing or wrong:
-        raise ValueError(f'{file} does not hold the weights of {WEIGHTS[key][0]}: ' +
-                         (f'{len(missing)} entries missing, e.g. {", ".join(missing[:3])}; ' if missing else '') +
-                         (f'wrong shapes: {", ".join(wrong[:3])}' if wrong else '') +
-                         '. Replace it with the published file.')
-    net.load_state_dict({**{k: torch.zeros((), dtype=torch.long) for k in own if k.endswith('num_batches_tracked')},
-                         **{k: state[k] for k in need}})
+    net = _filled(net.to_empty(device='cpu'), _file_state(file, prefix),
+                  f'{file} does not hold the weights of {WEIGHTS[key][0]}')
     return net.eval().requires_grad_(False)
 
 # %% ../nbs/15a_features.ipynb #ed80424c
 def _calibration_images(n:int, size:int) -> torch.Tensor:
-    "`n` random images in [-1, 1]: noise on 4, 16, 64 and `size` px grids, summed, random brightness"
+    "`n` random images in [-1, 1]: noise on 4, 16, 64 and `size` px grids summed, random brightness"
     def grid(s):
-        return F.interpolate(torch.rand(n, 3, s, s) * 2 - 1, size=(size, size), mode='bilinear', align_corners=False)
+        noise = torch.rand(n, 3, s, s) * 2 - 1
+        return F.interpolate(noise, size=(size, size), mode='bilinear', align_corners=False)
     x = sum(torch.rand(n, 1, 1, 1) * grid(s) for s in (4, 16, 64, size))
     return (torch.rand(n, 1, 1, 1) * 2 - 1 + x / 2).clamp(-1, 1)
 
+# %% ../nbs/15a_features.ipynb #6cd61aac
 def random_network(key:str, # a key of `NETWORKS`
                    seed:int=0) -> nn.Module:
-    "The network of `key` with PyTorch's default random weights, BatchNorm statistics measured on smooth random images"
+    "The network of `key`: PyTorch's default random weights, BatchNorm statistics of random images"
     torch.manual_seed(seed)
     net = NETWORKS[key][0]()
     bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
     if bns:
-        for m in bns: m.reset_running_stats(); m.momentum = None    # cumulative average over the calibration batch
-        with torch.no_grad(): net.train()(_calibration_images(8, 299 if 'inception' in key else 128))
+        for m in bns: m.reset_running_stats(); m.momentum = None   # the batch's average
+        images = _calibration_images(8, 299 if 'inception' in key else 128)
+        with torch.no_grad(): net.train()(images)
         for m in bns: m.momentum = 0.1
     return net.eval()
 
+# %% ../nbs/15a_features.ipynb #1dc68eca
+def _as_saved(key:str, seed:int) -> dict:
+    "The state of `random_network(key, seed)` as its weight file holds it (prefixed, no counters)"
+    state, prefix = random_network(key, seed).state_dict(), NETWORKS[key][1]
+    return {prefix + n: v for n, v in state.items() if not n.endswith('num_batches_tracked')}
+
 def write_random_weights(folder:str|Path, # where to write the files
-                         keys=('fid_inception', 'inception_v3', 'resnet50', 'alexnet'), # keys of `NETWORKS`
+                         keys=('fid_inception', 'inception_v3', 'resnet50', 'alexnet'), # NETWORKS
                          seed:int=0) -> list[Path]:
-    "For tests and demonstrations: `random_network`s saved under the real file names of their weights"
+    "For tests and demonstrations: `random_network`s saved under the real file names of the weights"
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    out = []
     for k in keys:
-        prefix, fname = NETWORKS[k][1], WEIGHTS[k][0]
-        state = {prefix + n: v for n, v in random_network(k, seed).state_dict().items()
-                 if not n.endswith('num_batches_tracked')}
-        with atomic_path(folder/fname) as t: torch.save(state, t)
-        out.append(folder/fname)
+        with atomic_path(folder/WEIGHTS[k][0]) as t: torch.save(_as_saved(k, seed), t)
+    return [folder/WEIGHTS[k][0] for k in keys]
+
+# %% ../nbs/15a_features.ipynb #6b10a977
+PHV_DEFINITIONS = dict(asp=('resnet50', (0.01, 0.01, 0.01, 0.01)),   # network, threshold per stage
+                       liu=('resnet101', (0.02, 0.01, 0.005)))
+
+class PHV(nn.Module):
+    "Perceptual hash value per ResNet stage: the share of channels whose means differ, or agree"
+    def __init__(self, net:torchvision.models.ResNet, # ImageNet ResNet-50 ('asp') or 101 ('liu')
+                 definition:str='asp'): # 'asp' (Qu et al.'s tables) or 'liu' (Liu et al. 2021)
+        super().__init__()
+        if definition not in PHV_DEFINITIONS:
+            raise ValueError(f'PHV definition must be one of {list(PHV_DEFINITIONS)}, '
+                             f'not {definition!r}')
+        self.definition, self.thresholds = definition, PHV_DEFINITIONS[definition][1]
+        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
+        stages = [net.layer1, net.layer2, net.layer3, net.layer4]
+        self.stages = nn.ModuleList(stages[:len(self.thresholds)])
+        self.register_buffer('mean', torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer('std', torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.requires_grad_(False).eval()
+
+# %% ../nbs/15a_features.ipynb #c8970931
+@patch
+def train(self:PHV, mode:bool=True):
+    "Evaluation mode; for 'liu', BatchNorm normalises each image by its own statistics"
+    nn.Module.train(self, False)
+    if self.definition == 'liu':
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d): m.train(); m.momentum = 0.
+    return self
+
+# %% ../nbs/15a_features.ipynb #c3878931
+@patch
+def channel_means(self:PHV, x:torch.Tensor) -> list[torch.Tensor]:
+    "Per stage, the spatial mean of each channel (N, C) for 8-bit images `x` (N, 3, H, W)"
+    x = x.float() / 255
+    x = ((x + 1) / 2 - self.mean) / self.std if self.definition == 'asp' else 2 * x - 1
+    x, out = self.stem(x), []
+    for s in self.stages:
+        x = s(x); out.append(x.mean((2, 3)))
     return out
+
+# %% ../nbs/15a_features.ipynb #eb6d65a5
+@patch
+def forward(self:PHV, fake:torch.Tensor, real:torch.Tensor) -> list[float]:
+    "PHV of each stage for one 8-bit image pair (1, 3, H, W)"
+    pairs = zip(self.channel_means(fake), self.channel_means(real), self.thresholds)
+    differ = [float(((f - r).abs() > t).float().mean()) for f, r, t in pairs]
+    return differ if self.definition == 'asp' else [1 - v for v in differ]
+
+def phv_network(definition:str='asp', # 'asp' or 'liu'
+                weights:str|Path|None=None) -> PHV: # its weight file or folder (None: the usual)
+    "The `PHV` of `definition` with its pretrained ResNet, found on disk"
+    metric = 'phv' if definition == 'asp' else f'phv_{definition}'
+    return PHV(load_network(PHV_DEFINITIONS[definition][0], weights, metric), definition)
+
+# %% ../nbs/15a_features.ipynb #47c7af64
+LPIPS_NETS = dict(   # net: (backbone, slices of `features` ending on the 5 ReLUs, their channels)
+    alex=('alexnet', ((0, 2), (2, 5), (5, 8), (8, 10), (10, 12)), (64, 192, 384, 256, 256)),
+    vgg=('vgg16', ((0, 4), (4, 9), (9, 16), (16, 23), (23, 30)), (64, 128, 256, 512, 512)))
+
+class LPIPS(nn.Module):
+    "LPIPS v0.1 as the `lpips` package computes it, for 8-bit images (N, 3, H, W)"
+    def __init__(self, features:nn.Sequential, # `features` of torchvision's AlexNet or VGG-16
+                 net:str='alex'): # 'alex' or 'vgg'
+        super().__init__()
+        _, cuts, chans = LPIPS_NETS[net]
+        self.net = net
+        self.slices = nn.ModuleList(features[a:b] for a, b in cuts)
+        self.heads = nn.ModuleList(nn.Conv2d(c, 1, 1, bias=False) for c in chans)
+        self.register_buffer('shift', torch.tensor([-.030, -.088, -.188]).view(1, 3, 1, 1))
+        self.register_buffer('scale', torch.tensor([.458, .448, .450]).view(1, 3, 1, 1))
+        self.requires_grad_(False).eval()
+
+# %% ../nbs/15a_features.ipynb #98ee1663
+@patch
+def load_heads(self:LPIPS):
+    "Load the linear heads that torchmetrics ships (the `lpips` package's v0.1 files)"
+    tm = Path(importlib.util.find_spec('torchmetrics').origin).parent
+    f = tm/f'functional/image/lpips_models/{self.net}.pth'
+    sd = torch.load(f, map_location='cpu', weights_only=True)
+    self.heads.load_state_dict({f'{i}.weight': sd[f'lin{i}.model.1.weight'] for i in range(5)})
+    return self
+
+# %% ../nbs/15a_features.ipynb #62954296
+@patch
+def _features(self:LPIPS, x:torch.Tensor) -> list[torch.Tensor]:
+    "The five layers' activations for 8-bit images `x`, each unit-normalised over channels"
+    x = (x.float() / 127.5 - 1 - self.shift) / self.scale
+    out = []
+    for s in self.slices:
+        x = s(x); out.append(x / (x.pow(2).sum(1, keepdim=True).sqrt() + 1e-10))
+    return out
+
+# %% ../nbs/15a_features.ipynb #4d69aecf
+@patch
+def forward(self:LPIPS, fake:torch.Tensor, real:torch.Tensor) -> torch.Tensor:
+    "LPIPS of each image pair (N,)"
+    layers = zip(self.heads, self._features(fake), self._features(real))
+    return sum(h((f - r) ** 2).mean((2, 3)) for h, f, r in layers).flatten()
+
+def lpips_network(net:str='alex', # 'alex' or 'vgg'
+                  weights:str|Path|None=None) -> LPIPS: # its weight file or folder (None: usual)
+    "`LPIPS` with its pretrained backbone (found on disk) and the published linear heads"
+    if net not in LPIPS_NETS:
+        raise ValueError(f'LPIPS net must be one of {list(LPIPS_NETS)}, not {net!r}')
+    metric = 'lpips' if net == 'alex' else f'lpips_{net}'
+    return LPIPS(load_network(LPIPS_NETS[net][0], weights, metric), net).load_heads()

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 from fastcore.parallel import parallel
 from scipy import stats
 from skimage.color import rgb2hed
 from sklearn.metrics import cohen_kappa_score
 
 from .data import DataError, find_pairs, level_of, read_rgb
+from .files import save_json
 
 # %% auto #0
 __all__ = ['POSITIVE_OD', 'LEVELS', 'dab_od', 'dab_measures', 'dab_table', 'LevelCalibration', 'fit_levels', 'calibrate',
@@ -29,71 +31,105 @@ POSITIVE_OD = 0.3                 # DAB optical density above which a pixel coun
 
 def dab_od(rgb:np.ndarray, # an 8-bit RGB IHC image (H, W, 3)
           ) -> np.ndarray:
-    "Per-pixel DAB optical density (base 10, >= 0) by colour deconvolution (scikit-image's `rgb2hed`)"
+    "Per-pixel DAB optical density (base 10, >= 0) by colour deconvolution (scikit-image's rgb2hed)"
     return (rgb2hed(rgb)[..., 2] * _RGB2HED_UNIT).astype(np.float32)
 
 # %% ../nbs/15_her2.ipynb #69dca712
 def dab_measures(rgb:np.ndarray, # an 8-bit RGB IHC image (H, W, 3)
                  threshold:float=POSITIVE_OD, # DAB optical density above which a pixel is positive
                 ) -> dict:
-    "The DAB quantity of an IHC image: mean DAB optical density (`dab`) and fraction of DAB-positive pixels (`pos`)"
+    "The DAB of an IHC image: mean optical density (`dab`), fraction of positive pixels (`pos`)"
     d = dab_od(rgb)
     return dict(dab=float(d.mean()), pos=float((d > threshold).mean()))
 
+# %% ../nbs/15_her2.ipynb #8bdf578c
+def _dab_row(p:str|Path, threshold:float) -> dict:
+    "One row of `dab_table`: the file's name, the level its name gives, its DAB measures"
+    p = Path(p)
+    return dict(name=p.name, level=level_of(p.name), **dab_measures(read_rgb(p)[0], threshold))
+
 def dab_table(paths:list, # IHC image files
-              threshold:float=POSITIVE_OD, n_workers:int|None=None, # threads (default: all cores)
-              progress:bool=True) -> pd.DataFrame:
+              threshold:float=POSITIVE_OD, # DAB optical density above which a pixel is positive
+              n_workers:int|None=None, # threads (default: all cores)
+              progress:bool=True, # a progress bar (for 100 images or more)
+             ) -> pd.DataFrame:
     "`dab_measures` of each image file, with its name and the HER2 level its name gives (BCI names)"
-    def one(p): return dict(name=Path(p).name, level=level_of(Path(p).name), **dab_measures(read_rgb(p)[0], threshold))
-    rows = parallel(one, list(paths), n_workers=os.cpu_count() if n_workers is None else n_workers, threadpool=True,
+    rows = parallel(_dab_row, list(paths), threshold=threshold, threadpool=True,
+                    n_workers=os.cpu_count() if n_workers is None else n_workers,
                     progress=progress and len(paths) >= 100)
     return pd.DataFrame(list(rows), columns=['name', 'level', 'dab', 'pos'])
 
 # %% ../nbs/15_her2.ipynb #33a2f569
 LEVELS = ('0', '1+', '2+', '3+')
 
+def _cut_scores(xs:np.ndarray, # values, sorted
+                up:np.ndarray, # whether each value's image is on the upper side of the boundary
+               ) -> np.ndarray:
+    "Per cut after each position but the last: 2 x balanced accuracy of `xs > cut` (-1 inside ties)"
+    below_ok = np.cumsum(~up)[:-1] / (~up).sum()           # the lower side's share below the cut
+    above_ok = (up.sum() - np.cumsum(up)[:-1]) / up.sum()  # ... and of the upper side above it
+    return np.where(xs[1:] > xs[:-1], below_ok + above_ok, -1)
+
 def _threshold(x:np.ndarray, above:np.ndarray) -> float:
     "The threshold on `x` that best separates `above` from the rest (balanced accuracy of `x > t`)"
     if above.all(): return -np.inf
     if not above.any(): return np.inf
     o = np.argsort(x, kind='stable')
-    xs, up = x[o], above[o]
-    below_ok = np.cumsum(~up)[:-1] / (~up).sum()          # cut after position i: the share of the lower side below it
-    above_ok = (up.sum() - np.cumsum(up)[:-1]) / up.sum()  # ... and of the upper side above it
-    score = np.where(xs[1:] > xs[:-1], below_ok + above_ok, -1)   # only cut between distinct values
+    xs = x[o]
+    score = _cut_scores(xs, above[o])
     best = np.flatnonzero(score == score.max())
     i = best[len(best) // 2]                                # the middle one of tied cuts
     return float((xs[i] + xs[i + 1]) / 2)
 
-def _balanced_accuracy(truth, pred) -> float:
+# %% ../nbs/15_her2.ipynb #0920e747
+def _balanced_accuracy(truth, # the known levels
+                       pred, # the levels read
+                      ) -> float:
     "The mean over the levels present in `truth` of the share of their images predicted right"
     truth, pred = np.asarray(truth, dtype=object), np.asarray(pred, dtype=object)
     return float(np.mean([(pred[truth == l] == l).mean() for l in LEVELS if (truth == l).any()]))
 
+# %% ../nbs/15_her2.ipynb #b900da6e
 @dataclass
 class LevelCalibration:
-    "Thresholds that turn a DAB measure of an IHC image into a HER2 level, and what they were fitted on"
+    "Thresholds that turn a DAB measure of an IHC image into a HER2 level, and what they fit"
     measure: str            # 'pos' (positive fraction) or 'dab' (mean optical density)
     thresholds: list        # 3 increasing thresholds: level 0 below the first, 3+ above the last
     source: str = ''        # the images they were fitted on
     counts: dict = field(default_factory=dict)   # images per level in the fit
     balanced_accuracy: float|None = None         # on the images they were fitted on
 
-    def predict(self, values) -> np.ndarray:
-        "The levels ('0', '1+', '2+', '3+') of images with these values of `measure`"
-        i = np.searchsorted(np.asarray(self.thresholds, float), np.asarray(values, float), side='right')
-        return np.array(LEVELS)[i]
+# %% ../nbs/15_her2.ipynb #b296427a
+@patch
+def predict(self:LevelCalibration, values) -> np.ndarray:
+    "The levels ('0', '1+', '2+', '3+') of images with these values of `measure`"
+    i = np.searchsorted(np.asarray(self.thresholds, float), np.asarray(values, float), side='right')
+    return np.array(LEVELS)[i]
 
-    def save(self, path:str|Path):
-        "Write as JSON (infinite thresholds as the strings 'inf' / '-inf')"
-        d = {**asdict(self), 'thresholds': [t if np.isfinite(t) else str(t) for t in self.thresholds]}
-        Path(path).write_text(json.dumps(d, indent=1))
+# %% ../nbs/15_her2.ipynb #661bc64e
+@patch
+def save(self:LevelCalibration, path:str|Path) -> Path:
+    "Write as JSON, atomically (infinite thresholds as the strings 'inf' / '-inf')"
+    thresholds = [t if np.isfinite(t) else str(t) for t in self.thresholds]
+    return save_json({**asdict(self), 'thresholds': thresholds}, path)
 
-    @classmethod
-    def load(cls, path:str|Path) -> LevelCalibration:
-        "Read what `save` wrote"
-        d = json.loads(Path(path).read_text())
-        return cls(**{**d, 'thresholds': [float(t) for t in d['thresholds']]})
+@patch(cls_method=True)
+def load(cls:LevelCalibration, path:str|Path) -> LevelCalibration:
+    "Read what `save` wrote"
+    d = json.loads(Path(path).read_text())
+    return cls(**{**d, 'thresholds': [float(t) for t in d['thresholds']]})
+
+# %% ../nbs/15_her2.ipynb #5c542823
+def _fit_measure(table:pd.DataFrame, # one row per image: its measures
+                 levels:np.ndarray, # each image's known level
+                 measure:str, # the column of `table` to read levels off
+                 source:str) -> LevelCalibration: # what the images are, for the record
+    "The thresholds of `measure` that best separate each level from the next, scored on its images"
+    x, k = table[measure].to_numpy(float), np.searchsorted(LEVELS, levels)
+    t = np.maximum.accumulate([_threshold(x, k > b) for b in range(3)]).tolist()
+    c = LevelCalibration(measure, t, source, {l: int((levels == l).sum()) for l in LEVELS})
+    c.balanced_accuracy = _balanced_accuracy(levels, c.predict(x))
+    return c
 
 def fit_levels(table:pd.DataFrame, # one row per image: the measures `dab` and `pos`
                levels, # each image's known level, '0', '1+', '2+' or '3+'
@@ -105,79 +141,106 @@ def fit_levels(table:pd.DataFrame, # one row per image: the measures `dab` and `
     if len(levels) == 0 or not np.isin(levels, LEVELS).all():
         raise DataError(f'fitting HER2 levels needs images whose level is one of {LEVELS}; '
                         f'got {sorted(set(map(str, levels)))}')
-    k = np.searchsorted(LEVELS, levels)
-    fits = []
-    for m in ([measure] if measure else ['pos', 'dab']):
-        x = table[m].to_numpy(float)
-        t = np.maximum.accumulate([_threshold(x, k > b) for b in range(3)]).tolist()
-        c = LevelCalibration(m, t, source, {l: int((levels == l).sum()) for l in LEVELS})
-        c.balanced_accuracy = _balanced_accuracy(levels, c.predict(x))
-        fits.append(c)
+    measures = [measure] if measure else ['pos', 'dab']
+    fits = [_fit_measure(table, levels, m, source) for m in measures]
     return max(fits, key=lambda c: c.balanced_accuracy)   # the first of equals: 'pos'
 
 # %% ../nbs/15_her2.ipynb #a52badd7
-def calibrate(dataset, # a settings.ini name or a dataset folder whose file names carry HER2 levels (BCI layout)
-              split:str='train', # the split to fit on
-              measure:str|None=None, # 'pos', 'dab', or None: the one that fits best
-              layout:str|None=None, limit:int|None=None, # fit on the first `limit` images only (in name order)
-              progress:bool=True) -> LevelCalibration:
-    "Fit `LevelCalibration` thresholds on the real IHC of a dataset split whose names give the slide's HER2 level"
+def _leveled_pairs(dataset, split:str, layout:str|None, limit:int|None) -> tuple[str, list]:
+    "(the dataset's name, its pairs of `split` whose names give a level); DataError below 2 levels"
     spec, found = find_pairs(dataset, layout)
     pairs = [p for p in found.pairs if p.split == split and p.level is not None][:limit]
     got = sorted({p.level for p in pairs})
     if len(got) < 2:
-        raise DataError(f'{spec.name}: calibrating HER2 levels needs images of at least two levels in the {split!r} '
-                        f'split, with the level in the file name (BCI: 00000_{split}_2+.png); '
-                        f'found {len(pairs)} images of levels {got}')
+        raise DataError(f'{spec.name}: calibrating HER2 levels needs images of at least two levels '
+                        f'in the {split!r} split, with the level in the file name '
+                        f'(BCI: 00000_{split}_2+.png); found {len(pairs)} images of levels {got}')
+    return spec.name, pairs
+
+def calibrate(dataset, # a settings.ini name, or a folder whose file names carry HER2 levels (BCI's)
+              split:str='train', # the split to fit on
+              measure:str|None=None, # 'pos', 'dab', or None: the one that fits best
+              layout:str|None=None, # the dataset's layout (default: found from its folders)
+              limit:int|None=None, # fit on the first `limit` images only (in name order)
+              progress:bool=True, # a progress bar while the images are measured
+             ) -> LevelCalibration:
+    "Fit `LevelCalibration` thresholds on the real IHC of a split whose file names give its levels"
+    name, pairs = _leveled_pairs(dataset, split, layout, limit)
     t = dab_table([p.ihc for p in pairs], progress=progress)
-    return fit_levels(t, t.level, measure, source=f'{spec.name} {split} split ({len(t)} real IHC images)')
+    return fit_levels(t, t.level, measure, f'{name} {split} split ({len(t)} real IHC images)')
 
 # %% ../nbs/15_her2.ipynb #ac0c0583
-def leave_one_out(table:pd.DataFrame, # one row per image: the measures `dab` and `pos` of its real IHC
+def leave_one_out(table:pd.DataFrame, # one row per image: `dab` and `pos` of its real IHC
                   levels, # each image's known level, '0', '1+', '2+' or '3+'
-                  measure:str|None=None, # the measure to use; None: the one that fits best, per fold
+                  measure:str|None=None, # the measure to use; None: the best fit, per fold
                  ) -> list[LevelCalibration]:
     "For each image, the thresholds `fit_levels` fits on all the other images"
     levels, n = np.asarray(levels, dtype=object), len(table)
-    src = f'leave-one-out: each image read with thresholds fitted on the real IHC of the other {n - 1}'
-    return [fit_levels(table.drop(table.index[i]), np.delete(levels, i), measure, src) for i in range(n)]
+    src = ('leave-one-out: each image read with thresholds fitted on the real IHC of the other '
+           f'{n - 1}')
+    others = lambda i: (table.drop(table.index[i]), np.delete(levels, i))
+    return [fit_levels(*others(i), measure, src) for i in range(n)]
 
 # %% ../nbs/15_her2.ipynb #f9781e88
-def _corr(f, a:np.ndarray, b:np.ndarray) -> float:
-    "`f` (a scipy correlation) of a and b, NaN when undefined (fewer than 3 values, or a constant)"
+def _corr(f, # a scipy correlation (`stats.pearsonr`, `stats.spearmanr`)
+          a:np.ndarray, b:np.ndarray) -> float:
+    "`f` of a and b, NaN when undefined (fewer than 3 values, or a constant)"
     if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0: return float('nan')
     return float(f(a, b)[0])
 
-def _kappa(a, b, weights=None) -> float:
+def _correlations(df:pd.DataFrame) -> dict:
+    "Pearson and Spearman correlations of `dab` and of `pos` between the generated and the real IHC"
+    corrs = (('pearson', stats.pearsonr), ('spearman', stats.spearmanr))
+    return {f'{m}_{c}': _corr(f, df[f'{m}_fake'].to_numpy(float), df[f'{m}_real'].to_numpy(float))
+            for m in ('dab', 'pos') for c, f in corrs}
+
+# %% ../nbs/15_her2.ipynb #8dd2fb6d
+def _kappa(a, b, # two readings of the same images' levels
+           weights:str|None=None) -> float: # None, or 'quadratic' for ordered levels
     with warnings.catch_warnings(), np.errstate(all='ignore'):
         warnings.simplefilter('ignore')
         return float(cohen_kappa_score(a, b, labels=list(LEVELS), weights=weights))
 
-def _readers(df:pd.DataFrame, calibration) -> list[LevelCalibration]:
-    "The calibration that reads each row's level: `calibration` itself, or the leave-one-out fits ('loo')"
-    if isinstance(calibration, LevelCalibration): return [calibration] * len(df)
-    if calibration != 'loo': raise ValueError(f"calibration must be a LevelCalibration or 'loo', not {calibration!r}")
-    return leave_one_out(df.rename(columns={'dab_real': 'dab', 'pos_real': 'pos'}), df.level)
-
 def _level_scores(truth:pd.Series, pred:pd.Series, sfx:str='') -> dict:
-    return {f'level_accuracy{sfx}': float((pred == truth).mean()), f'level_kappa{sfx}': _kappa(truth, pred),
+    "Accuracy, kappa and quadratic-weighted kappa of levels `pred` against `truth` (keys + `sfx`)"
+    return {f'level_accuracy{sfx}': float((pred == truth).mean()),
+            f'level_kappa{sfx}': _kappa(truth, pred),
             f'level_qwk{sfx}': _kappa(truth, pred, 'quadratic')}
 
-def expression_agreement(df:pd.DataFrame, # per image: dab_fake, dab_real, pos_fake, pos_real and (optionally) level
-                         calibration:LevelCalibration|str|None=None, # level thresholds, 'loo', or None: no levels
-                        ) -> dict:
-    "Agreement of generated and real IHC in DAB quantity and, with a calibration, in the HER2 level it implies"
-    out = {f'{m}_{c}': _corr(f, df[f'{m}_fake'].to_numpy(float), df[f'{m}_real'].to_numpy(float))
-           for m in ('dab', 'pos') for c, f in (('pearson', stats.pearsonr), ('spearman', stats.spearmanr))}
-    if calibration is None or 'level' not in df or not df.level.isin(LEVELS).any(): return out
-    known = df.index[df.level.isin(LEVELS)]
-    cals = _readers(df.loc[known], calibration)
+# %% ../nbs/15_her2.ipynb #069b7793
+def _readers(df:pd.DataFrame, calibration) -> list[LevelCalibration]:
+    "The calibration that reads each row's level: `calibration`, or the leave-one-out fits ('loo')"
+    if isinstance(calibration, LevelCalibration): return [calibration] * len(df)
+    if calibration != 'loo':
+        raise ValueError(f"calibration must be a LevelCalibration or 'loo', not {calibration!r}")
+    return leave_one_out(df.rename(columns={'dab_real': 'dab', 'pos_real': 'pos'}), df.level)
+
+def _read_levels(df:pd.DataFrame, # per image: dab_fake, dab_real, pos_fake, pos_real
+                 known:pd.Index, # the rows whose level is known
+                 cals:list): # the calibration that reads each of them
+    "Add the columns `level_fake` and `level_real` to `df`: the levels read off each known row"
     for side in ('fake', 'real'):
         read = {i: str(c.predict(df.at[i, f'{c.measure}_{side}'])) for i, c in zip(known, cals)}
         df[f'level_{side}'] = [read.get(i) for i in df.index]
+
+# %% ../nbs/15_her2.ipynb #5d41eb2e
+def _level_agreement(df:pd.DataFrame, calibration) -> dict:
+    "The level scores of the generated and of the real IHC, with how the levels were read"
+    known = df.index[df.level.isin(LEVELS)]
+    cals = _readers(df.loc[known], calibration)
+    _read_levels(df, known, cals)
     truth = df.level[known]
-    out.update(**_level_scores(truth, df.level_fake[known]), **_level_scores(truth, df.level_real[known], '_real'))
-    measures = ', '.join(sorted({c.measure for c in cals}))
-    out.update(level_n=len(known), level_measure=measures, level_calibration=cals[0].source)
+    out = {**_level_scores(truth, df.level_fake[known]),
+           **_level_scores(truth, df.level_real[known], '_real')}
+    out.update(level_n=len(known), level_measure=', '.join(sorted({c.measure for c in cals})),
+               level_calibration=cals[0].source)
     if calibration != 'loo': out['level_thresholds'] = list(calibration.thresholds)
     return out
+
+def expression_agreement(df:pd.DataFrame, # per image: dab_fake, dab_real, pos_fake, pos_real, level
+                         calibration:LevelCalibration|str|None=None, # thresholds, 'loo' or None
+                        ) -> dict:
+    "Agreement of generated and real IHC in DAB and (with a calibration) in the HER2 level"
+    out = _correlations(df)
+    if calibration is None or 'level' not in df or not df.level.isin(LEVELS).any(): return out
+    return {**out, **_level_agreement(df, calibration)}

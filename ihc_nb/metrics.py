@@ -6,7 +6,6 @@ Docs: https://ihc-nb.github.io/ihc_nb/metrics.html.md"""
 
 # %% ../nbs/16_metrics.ipynb #a8f3fc4b
 from __future__ import annotations
-import importlib.util
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -15,58 +14,62 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
-import torchvision
+from fastcore.basics import patch
 
-from .features import InceptionFeatures, load_network
+from .features import (InceptionFeatures, PHV_DEFINITIONS, load_network, lpips_network,
+                             phv_network)
 from .her2 import LevelCalibration, dab_measures, expression_agreement
 from .measures import psnr, ssim
 
 # %% auto #0
-__all__ = ['PHV_DEFINITIONS', 'LPIPS_NETS', 'MODES', 'METRICS', 'ssim_torchmetrics', 'psnr_pooled', 'frechet_distance',
-           'fid_torchmetrics', 'kernel_inception_distance', 'kid_torchmetrics', 'PHV', 'phv_network', 'LPIPS',
-           'lpips_network', 'PairMetric', 'PSNRMetric', 'SSIMMetric', 'FeatureSet', 'FIDMetric', 'KIDMetric',
-           'NetworkMetric', 'DABMetric', 'MetricSpec', 'register_metric', 'MetricContext', 'no_weights',
-           'higher_is_better', 'paper_columns', 'metric_table', 'parse_metrics', 'make_metrics']
+__all__ = ['MODES', 'METRICS', 'ssim_torchmetrics', 'psnr_pooled', 'frechet_distance', 'fid_torchmetrics',
+           'kernel_inception_distance', 'kid_torchmetrics', 'PairMetric', 'PSNRMetric', 'SSIMMetric', 'FeatureSet',
+           'FIDMetric', 'KIDMetric', 'NetworkMetric', 'DABMetric', 'MetricSpec', 'register_metric', 'MetricContext',
+           'no_weights', 'paper_columns', 'higher_is_better', 'metric_table', 'parse_metrics', 'make_metrics']
 
-# %% ../nbs/16_metrics.ipynb #f6ebf7b4
+# %% ../nbs/16_metrics.ipynb #25baa174
 def _unit(a:np.ndarray) -> torch.Tensor:
-    "An 8-bit (H, W, 3) image as a float (1, 3, H, W) tensor in [0, 1], as torchvision's `to_tensor` makes it"
+    "An 8-bit (H, W, 3) image as a float (1, 3, H, W) tensor in [0, 1], as `to_tensor` makes it"
     return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float() / 255
 
 def ssim_torchmetrics(fake:np.ndarray, real:np.ndarray) -> float:
-    "torchmetrics' default SSIM of one 8-bit RGB pair: Gaussian 11x11 window (sigma 1.5), data range from the images"
+    "torchmetrics' default SSIM of an 8-bit RGB pair: Gaussian 11x11 window (sigma 1.5), own range"
     from torchmetrics.functional.image import structural_similarity_index_measure
     return float(structural_similarity_index_measure(_unit(fake), _unit(real)))
 
+# %% ../nbs/16_metrics.ipynb #cb242b6c
 def _psnr_torchmetrics():
     from torchmetrics.image import PeakSignalNoiseRatio
     return PeakSignalNoiseRatio(data_range=1.0)
 
 def psnr_pooled(fakes, reals) -> float:
-    "torchmetrics' `PeakSignalNoiseRatio(data_range=1.0)` (`dim=None`) over a set: one PSNR of the pooled squared error"
+    "torchmetrics' `PeakSignalNoiseRatio(data_range=1.0)` of a set: the PSNR of the pooled error"
     m = _psnr_torchmetrics()
     for f, r in zip(fakes, reals): m.update(_unit(f), _unit(r))
     return float(m.compute())
 
 # %% ../nbs/16_metrics.ipynb #d025b41b
 def _cov_factor(x:np.ndarray) -> np.ndarray:
-    "B with BᵀB = the sample covariance of the rows of `x`: the centred rows / sqrt(n - 1), or d x d when n > d"
+    "B with BᵀB = the sample covariance of the rows of `x`: the rows centred / sqrt(n-1), or d x d"
     n, d = x.shape
     c = (x - x.mean(0)) / np.sqrt(n - 1)
     if n <= d: return c
     w, v = np.linalg.eigh(c.T @ c)
     return np.sqrt(np.clip(w, 0, None))[:, None] * v.T
 
+# %% ../nbs/16_metrics.ipynb #cca72116
 def frechet_distance(real:np.ndarray, # (N, d) features of the real images
                      fake:np.ndarray, # (M, d) features of the generated images
                     ) -> float:
-    "FID of two feature sets as pytorch-fid defines it (float64, sample covariances), tr sqrt(S_r S_g) computed exactly"
+    "FID of two feature sets as pytorch-fid defines it (float64, sample covariances), exactly"
     a, b = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     if min(len(a), len(b)) < 2:
-        raise ValueError(f'FID needs at least 2 images in each set, got {len(a)} real and {len(b)} generated')
+        raise ValueError(f'FID needs at least 2 images in each set, '
+                         f'got {len(a)} real and {len(b)} generated')
     ba, bb = _cov_factor(a), _cov_factor(b)
     d = a.mean(0) - b.mean(0)
-    return float(d @ d + (ba ** 2).sum() + (bb ** 2).sum() - 2 * np.linalg.svd(ba @ bb.T, compute_uv=False).sum())
+    tr_sqrt = np.linalg.svd(ba @ bb.T, compute_uv=False).sum()
+    return float(d @ d + (ba ** 2).sum() + (bb ** 2).sum() - 2 * tr_sqrt)
 
 # %% ../nbs/16_metrics.ipynb #711ef039
 class _Given(nn.Module):
@@ -82,30 +85,39 @@ def fid_torchmetrics(real:np.ndarray, fake:np.ndarray) -> float:
     return float(m.compute())
 
 # %% ../nbs/16_metrics.ipynb #7d3cba8c
+def _mmd2(x:np.ndarray, y:np.ndarray) -> float:
+    "The unbiased MMD² of two samples of `m` feature vectors, the cubic kernel (xᵀy / d + 1)³"
+    m, d = len(x), x.shape[1]
+    def k(u, v): return (u @ v.T / d + 1) ** 3
+    kxx, kyy = k(x, x), k(y, y)
+    within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+    return within - 2 * k(x, y).sum() / m**2
+
+# %% ../nbs/16_metrics.ipynb #93bdf093
 def kernel_inception_distance(real:np.ndarray, # (N, d) features of the real images
                               fake:np.ndarray, # (M, d) features of the generated images
                               subsets:int=100, # number of random subsets
                               subset_size:int=100, # images per subset (at most N)
                               seed:int=0, # seed of the subsets
                              ) -> tuple[float, float, int]:
-    "KID as the ASP code computes it: mean and std over subsets of the unbiased cubic-kernel MMD², the subset size"
+    "KID as the ASP code: mean and std over subsets of the unbiased MMD², and the subset size"
     a, b = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     m = min(subset_size, len(a))
     if m < 2 or len(b) < m:
-        raise ValueError(f'KID needs at least 2 images in each set and subsets of at most both sizes: '
-                         f'{len(a)} real, {len(b)} generated')
-    rng, d = np.random.default_rng(seed), a.shape[1]
-    def k(x, y): return (x @ y.T / d + 1) ** 3
-    mmd = []
-    for _ in range(subsets):
-        x, y = a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)]
-        kxx, kyy = k(x, x), k(y, y)
-        mmd.append((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * k(x, y).sum() / m**2)
+        raise ValueError(f'KID needs at least 2 images in each set and subsets of at most both '
+                         f'sizes: {len(a)} real, {len(b)} generated')
+    rng = np.random.default_rng(seed)
+    def draw(f): return f[rng.choice(len(f), m, replace=False)]
+    mmd = [_mmd2(draw(a), draw(b)) for _ in range(subsets)]   # the real subset drawn first
     return float(np.mean(mmd)), float(np.std(mmd)), m
 
-def kid_torchmetrics(real:np.ndarray, fake:np.ndarray, subsets:int=100, subset_size:int=1000,
-                     seed:int=0) -> tuple[float, float, int]:
-    "torchmetrics' `KernelInceptionDistance` (its defaults; subsets of at most N images) of two feature sets, seeded"
+# %% ../nbs/16_metrics.ipynb #4fb4ec15
+def kid_torchmetrics(real:np.ndarray, # (N, d) features of the real images
+                     fake:np.ndarray, # (M, d) features of the generated images
+                     subsets:int=100, # number of random subsets
+                     subset_size:int=1000, # images per subset (at most N and M)
+                     seed:int=0) -> tuple[float, float, int]: # seed of the subsets
+    "torchmetrics' `KernelInceptionDistance` (its defaults; subsets of at most N), seeded"
     from torchmetrics.image.kid import KernelInceptionDistance
     m = min(subset_size, len(real), len(fake))
     kid = KernelInceptionDistance(feature=_Given(real.shape[1]), subsets=subsets, subset_size=m)
@@ -116,109 +128,22 @@ def kid_torchmetrics(real:np.ndarray, fake:np.ndarray, subsets:int=100, subset_s
     return float(mean), float(std), m
 
 # %% ../nbs/16_metrics.ipynb #75561470
-PHV_DEFINITIONS = dict(asp=('resnet50', (0.01, 0.01, 0.01, 0.01)), liu=('resnet101', (0.02, 0.01, 0.005)))
-
-class PHV(nn.Module):
-    "Perceptual hash value per ResNet stage: the share of channels whose means differ (ASP) or agree (Liu et al.)"
-    def __init__(self, net:torchvision.models.ResNet, # an ImageNet ResNet (50 for 'asp', 101 for 'liu')
-                 definition:str='asp'): # 'asp' (Qu et al.'s tables) or 'liu' (Liu et al. 2021)
-        super().__init__()
-        if definition not in PHV_DEFINITIONS:
-            raise ValueError(f'PHV definition must be one of {list(PHV_DEFINITIONS)}, not {definition!r}')
-        self.definition, self.thresholds = definition, PHV_DEFINITIONS[definition][1]
-        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
-        self.stages = nn.ModuleList([net.layer1, net.layer2, net.layer3, net.layer4][:len(self.thresholds)])
-        self.register_buffer('mean', torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-        self.register_buffer('std', torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
-        self.requires_grad_(False).eval()
-
-    def train(self, mode:bool=True):
-        super().train(False)
-        if self.definition == 'liu':   # BatchNorm normalises each image by its own statistics, running averages kept
-            for m in self.modules():
-                if isinstance(m, nn.BatchNorm2d): m.train(); m.momentum = 0.
-        return self
-
-    def channel_means(self, x:torch.Tensor) -> list[torch.Tensor]:
-        "Per stage, the spatial mean of each channel (N, C) for 8-bit images `x` (N, 3, H, W)"
-        x = x.float() / 255
-        x = ((x + 1) / 2 - self.mean) / self.std if self.definition == 'asp' else 2 * x - 1
-        x, out = self.stem(x), []
-        for s in self.stages:
-            x = s(x); out.append(x.mean((2, 3)))
-        return out
-
-    def forward(self, fake:torch.Tensor, real:torch.Tensor) -> list[float]:
-        "PHV of each stage for one 8-bit image pair (1, 3, H, W)"
-        pairs = zip(self.channel_means(fake), self.channel_means(real), self.thresholds)
-        differ = [float(((f - r).abs() > t).float().mean()) for f, r, t in pairs]
-        return differ if self.definition == 'asp' else [1 - v for v in differ]
-
-def phv_network(definition:str='asp', weights:str|Path|None=None) -> PHV:
-    "The `PHV` of `definition` with its pretrained ResNet, found on disk"
-    metric = 'phv' if definition == 'asp' else f'phv_{definition}'
-    return PHV(load_network(PHV_DEFINITIONS[definition][0], weights, metric), definition)
-
-# %% ../nbs/16_metrics.ipynb #bff61394
-LPIPS_NETS = dict(alex=('alexnet', ((0, 2), (2, 5), (5, 8), (8, 10), (10, 12)), (64, 192, 384, 256, 256)),
-                  vgg=('vgg16', ((0, 4), (4, 9), (9, 16), (16, 23), (23, 30)), (64, 128, 256, 512, 512)))
-
-class LPIPS(nn.Module):
-    "LPIPS v0.1 as the `lpips` package computes it, for 8-bit images (N, 3, H, W)"
-    def __init__(self, features:nn.Sequential, # the backbone's `features` (torchvision AlexNet or VGG-16)
-                 net:str='alex'): # 'alex' or 'vgg'
-        super().__init__()
-        _, cuts, chans = LPIPS_NETS[net]
-        self.net = net
-        self.slices = nn.ModuleList(features[a:b] for a, b in cuts)
-        self.heads = nn.ModuleList(nn.Conv2d(c, 1, 1, bias=False) for c in chans)
-        self.register_buffer('shift', torch.tensor([-.030, -.088, -.188]).view(1, 3, 1, 1))
-        self.register_buffer('scale', torch.tensor([.458, .448, .450]).view(1, 3, 1, 1))
-        self.requires_grad_(False).eval()
-
-    def load_heads(self):
-        "Load the linear heads that torchmetrics ships (the `lpips` package's v0.1 files)"
-        f = Path(importlib.util.find_spec('torchmetrics').origin).parent/f'functional/image/lpips_models/{self.net}.pth'
-        sd = torch.load(f, map_location='cpu', weights_only=True)
-        self.heads.load_state_dict({f'{i}.weight': sd[f'lin{i}.model.1.weight'] for i in range(5)})
-        return self
-
-    def _features(self, x):
-        x = (x.float() / 127.5 - 1 - self.shift) / self.scale
-        out = []
-        for s in self.slices:
-            x = s(x); out.append(x / (x.pow(2).sum(1, keepdim=True).sqrt() + 1e-10))
-        return out
-
-    def forward(self, fake:torch.Tensor, real:torch.Tensor) -> torch.Tensor:
-        "LPIPS of each image pair (N,)"
-        layers = zip(self.heads, self._features(fake), self._features(real))
-        return sum(h((f - r) ** 2).mean((2, 3)) for h, f, r in layers).flatten()
-
-def lpips_network(net:str='alex', weights:str|Path|None=None) -> LPIPS:
-    "`LPIPS` with its pretrained backbone (found on disk) and the published linear heads"
-    if net not in LPIPS_NETS: raise ValueError(f'LPIPS net must be one of {list(LPIPS_NETS)}, not {net!r}')
-    metric = 'lpips' if net == 'alex' else f'lpips_{net}'
-    return LPIPS(load_network(LPIPS_NETS[net][0], weights, metric), net).load_heads()
-
-# %% ../nbs/16_metrics.ipynb #42312876
-def _batch(a:np.ndarray, device) -> torch.Tensor:
-    "An 8-bit (H, W, 3) image as an 8-bit (1, 3, H, W) tensor on `device`"
-    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].to(device)
-
 def _mean_std(df:pd.DataFrame, cols) -> dict:
+    "The mean of each column of `cols` and, as `<col>_std`, its sample standard deviation"
     return {k: float(v) for c in cols for k, v in ((c, df[c].mean()), (f'{c}_std', df[c].std()))}
 
 class PairMetric:
-    "A metric of generated against real IHC: per-image values from `image`, set-level values from `finish`"
+    "A metric of generated against real IHC: per-image values from `image`, the set's from `finish`"
     columns = ()
     def image(self, name:str, fake:np.ndarray, real:np.ndarray) -> dict: return {}
     def finish(self, df:pd.DataFrame) -> dict: return _mean_std(df, self.columns)
 
+# %% ../nbs/16_metrics.ipynb #e7b55992
 class PSNRMetric(PairMetric):
-    "PSNR per image; the set's value is their mean (paper) or torchmetrics' PSNR of the pooled error"
+    "PSNR per image; the set's is their mean (paper) or torchmetrics' PSNR of the pooled error"
     columns = ('psnr',)
-    def __init__(self, mode='paper'): self.pooled = _psnr_torchmetrics() if mode == 'torchmetrics' else None
+    def __init__(self, mode='paper'):
+        self.pooled = _psnr_torchmetrics() if mode == 'torchmetrics' else None
     def image(self, name, fake, real):
         if self.pooled is not None: self.pooled.update(_unit(fake), _unit(real))
         return dict(psnr=psnr(fake, real))
@@ -228,46 +153,58 @@ class PSNRMetric(PairMetric):
         return out
 
 class SSIMMetric(PairMetric):
-    "SSIM per image: scikit-image's (paper) or torchmetrics' default (Gaussian window, inferred range)"
+    "SSIM per image: scikit-image's (paper) or torchmetrics' default (Gaussian window)"
     columns = ('ssim',)
     def __init__(self, mode='paper'): self.f = ssim if mode == 'paper' else ssim_torchmetrics
     def image(self, name, fake, real): return dict(ssim=self.f(fake, real))
 
+# %% ../nbs/16_metrics.ipynb #138d33f3
+def _batch(a:np.ndarray, device) -> torch.Tensor:
+    "An 8-bit (H, W, 3) image as an 8-bit (1, 3, H, W) tensor on `device`"
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].to(device)
+
 class FeatureSet:
-    "Network features of every generated and real image, computed once and shared by the metrics that use them"
+    "Network features of every generated and real image, computed once, shared by the metrics"
     def __init__(self, net:nn.Module, device):
         self.net, self.device, self.fake, self.real = net.to(device), device, {}, {}
     def add(self, name:str, fake:np.ndarray, real:np.ndarray):
         if name in self.fake: return
         with torch.no_grad():
-            self.fake[name], self.real[name] = (self.net(_batch(a, self.device))[0].cpu().numpy() for a in (fake, real))
+            self.fake[name], self.real[name] = (self.net(_batch(x, self.device))[0].cpu().numpy()
+                                                for x in (fake, real))
     def arrays(self, names=None) -> tuple[np.ndarray, np.ndarray]:
-        "(real, fake) features of `names` (default: all, as added); a name drawn twice counts twice (the bootstrap)"
+        "(real, fake) features of `names` (default: all, as added); a name drawn twice counts twice"
         names = list(self.fake) if names is None else list(names)
         return np.stack([self.real[n] for n in names]), np.stack([self.fake[n] for n in names])
 
+# %% ../nbs/16_metrics.ipynb #bff61394
 class FIDMetric(PairMetric):
-    "FID: pytorch-fid's features and statistic (paper), or torchmetrics' `FrechetInceptionDistance()` defaults"
+    "FID: pytorch-fid's features and statistic (paper), or torchmetrics' `FrechetInceptionDistance`"
     def __init__(self, features:FeatureSet, mode='paper'): self.features, self.mode = features, mode
     def image(self, name, fake, real): self.features.add(name, fake, real); return {}
     def finish(self, df):
-        real, fake = self.features.arrays(df.name)
-        return dict(fid=frechet_distance(real, fake) if self.mode == 'paper' else fid_torchmetrics(real, fake))
+        f = frechet_distance if self.mode == 'paper' else fid_torchmetrics
+        return dict(fid=f(*self.features.arrays(df.name)))
 
 class KIDMetric(PairMetric):
-    "KID: ASP's network, subsets of min(N, 100) (paper), or torchmetrics' `KernelInceptionDistance()` defaults; seeded"
+    "KID: ASP's network, subsets of min(N, 100) (paper), or torchmetrics' `KernelInceptionDistance`"
     def __init__(self, features:FeatureSet, mode='paper', seed=0):
         self.features, self.mode, self.seed = features, mode, seed
     def image(self, name, fake, real): self.features.add(name, fake, real); return {}
     def finish(self, df):
+        paper = self.mode == 'paper'
+        f, size = (kernel_inception_distance, 100) if paper else (kid_torchmetrics, 1000)
         real, fake = self.features.arrays(df.name)
-        f = kernel_inception_distance if self.mode == 'paper' else kid_torchmetrics
-        mean, std, m = f(real, fake, subsets=100, subset_size=100 if self.mode == 'paper' else 1000, seed=self.seed)
+        mean, std, m = f(real, fake, subsets=100, subset_size=size, seed=self.seed)
         return dict(kid=mean, kid_std=std, kid_subset_size=m)
 
+# %% ../nbs/16_metrics.ipynb #975411a4
 class NetworkMetric(PairMetric):
     "A per-image metric computed by a network (LPIPS, PHV) on the 8-bit pair"
-    def __init__(self, net:nn.Module, columns:tuple, device, average:str|None=None):
+    def __init__(self, net:nn.Module, # (fake, real) 8-bit (1, 3, H, W) -> a value per output column
+                 columns:tuple, # the names of its values (and of their average, last)
+                 device, # where it runs
+                 average:str|None=None): # 'mean': add the mean of the values as the last column
         self.net, self.columns, self.device, self.average = net.to(device), columns, device, average
     def image(self, name, fake, real):
         with torch.no_grad(): v = self.net(_batch(fake, self.device), _batch(real, self.device))
@@ -275,30 +212,31 @@ class NetworkMetric(PairMetric):
         return dict(zip(self.columns, v + ([float(np.mean(v))] if self.average else [])))
 
 class DABMetric(PairMetric):
-    "HER2 expression agreement (`ihc_nb.her2`): DAB quantity per image, correlations and levels over the set"
+    "HER2 expression agreement (`ihc_nb.her2`): DAB per image, correlations and levels over the set"
     columns = ('dab_fake', 'dab_real', 'pos_fake', 'pos_real')
-    def __init__(self, calibration:LevelCalibration|None=None): self.calibration = calibration
+    def __init__(self, calibration:LevelCalibration|str|None=None): self.calibration = calibration
     def image(self, name, fake, real):
         f, r = dab_measures(fake), dab_measures(real)
         return dict(dab_fake=f['dab'], dab_real=r['dab'], pos_fake=f['pos'], pos_real=r['pos'])
-    def finish(self, df): return {**super().finish(df), **expression_agreement(df, self.calibration)}
+    def finish(self, df):
+        return {**super().finish(df), **expression_agreement(df, self.calibration)}
 
 # %% ../nbs/16_metrics.ipynb #b78b19df
 MODES = ('paper', 'torchmetrics')
 
 @dataclass
 class MetricSpec:
-    "A metric of `METRICS`: what it is, the weight files it needs, its columns in the papers' table, how to build it"
+    "A metric of `METRICS`: what it is, the weights it needs, its papers' table columns, its build"
     name: str                  # its name in `--metrics`
     doc: str                   # what it measures, which way is better
     build: Callable            # MetricContext -> PairMetric
     weights: tuple = ()        # keys of `WEIGHTS` it may need (by mode); () for none
     columns: dict = field(default_factory=dict)   # the papers' table: column -> summary key
     factor: float = 1          # the table shows the value x factor (KID: x 1000)
-    modes: tuple = ('paper',)  # the modes it computes differently; in any other it is computed as in 'paper'
-    per_image: bool = True     # False: a statistic of the whole set (FID, KID), costly to recompute per bootstrap draw
+    modes: tuple = ('paper',)  # the modes it computes differently; in any other, as in 'paper'
+    per_image: bool = True     # False: a statistic of the whole set (FID, KID), costly per draw
     higher: bool = True        # higher values are better (its every column)
-    default: bool = True       # computed when no metrics are named (where its network's weights are found)
+    default: bool = True       # computed when no metrics are named (where its weights are found)
     plot: tuple = ()           # per-image columns the evaluation's distribution figure shows
 
 METRICS = {}
@@ -311,108 +249,138 @@ def register_metric(spec:MetricSpec) -> MetricSpec:
 # %% ../nbs/16_metrics.ipynb #f4cc22d6
 @dataclass
 class MetricContext:
-    "What a `MetricSpec.build` gets: the mode, the weights folder, the HER2 calibration, the device, the seed"
+    "What a `MetricSpec.build` gets: the mode, weights folder, HER2 calibration, device and seed"
     mode: str = 'paper'
     weights: str|Path|None = None
     calibration: LevelCalibration|str|None = None
     device: str = 'cpu'
     seed: int = 0
-    shared: dict = field(default_factory=dict)   # FeatureSets by (network, preprocessing), shared by FID and KID
+    shared: dict = field(default_factory=dict)   # FeatureSets by (network, preprocessing)
 
-    def features(self, keys, # `WEIGHTS` key(s) of an Inception
-                 metric:str) -> FeatureSet: # the metric that needs it, named in errors
-        "The `FeatureSet` of an Inception, preprocessed as this mode does, built once"
-        pre = 'pytorch-fid' if self.mode == 'paper' else 'torchmetrics'
-        if (keys, pre) not in self.shared:
-            net = InceptionFeatures(load_network(keys, self.weights, metric), pre)
-            self.shared[keys, pre] = FeatureSet(net, self.device)
-        return self.shared[keys, pre]
+@patch
+def features(self:MetricContext, keys, # `WEIGHTS` key(s) of an Inception
+             metric:str) -> FeatureSet: # the metric that needs it, named in errors
+    "The `FeatureSet` of an Inception, preprocessed as this mode does, built once"
+    pre = 'pytorch-fid' if self.mode == 'paper' else 'torchmetrics'
+    if (keys, pre) not in self.shared:
+        net = InceptionFeatures(load_network(keys, self.weights, metric), pre)
+        self.shared[keys, pre] = FeatureSet(net, self.device)
+    return self.shared[keys, pre]
 
 # %% ../nbs/16_metrics.ipynb #3a02e33c
-_FID = ('fid_inception', 'fid_inception_tf')
-
 def _phv(c:MetricContext, definition:str) -> NetworkMetric:
-    p, n = ('phv' if definition == 'asp' else f'phv_{definition}'), len(PHV_DEFINITIONS[definition][1])
+    "The `NetworkMetric` of PHV's `definition`: a column per layer, then their average"
+    p = 'phv' if definition == 'asp' else f'phv_{definition}'
+    n = len(PHV_DEFINITIONS[definition][1])
     cols = tuple(f'{p}_layer{i}' for i in range(1, n + 1)) + (f'{p}_avg',)
     return NetworkMetric(phv_network(definition, c.weights), cols, c.device, 'mean')
 
-def _kid(c:MetricContext) -> KIDMetric:
-    return KIDMetric(c.features('inception_v3' if c.mode == 'paper' else _FID, 'kid'), c.mode, c.seed)
+register_metric(MetricSpec(
+    'ssim', 'SSIM by scikit-image on 8-bit RGB (7 x 7 window), per image, then the mean '
+            '(the BCI, ASP and CEFF code)',
+    lambda c: SSIMMetric(c.mode), columns={'SSIM': 'ssim'}, modes=MODES, plot=('ssim',)))
+register_metric(MetricSpec(
+    'phv', "PHV of ImageNet ResNet-50's four stages, as the ASP code computes it "
+           "(Qu et al.'s tables), its input-scaling quirk included",
+    lambda c: _phv(c, 'asp'), ('resnet50',),
+    {**{f'PHV layer{i}': f'phv_layer{i}' for i in range(1, 5)}, 'PHV avg': 'phv_avg'},
+    higher=False))
+register_metric(MetricSpec(
+    'phv_liu', 'PHV of ResNet-101 stages 1-3 as Liu et al. 2021 defined it '
+               '(the share of features agreeing)',
+    lambda c: _phv(c, 'liu'), ('resnet101',), default=False));
 
-for _s in [   # in the column order of Qu et al.'s TABLE I
-    MetricSpec('ssim', 'SSIM by scikit-image on 8-bit RGB (7 x 7 window), per image, then the mean (the BCI, ASP and '
-               'CEFF code)', lambda c: SSIMMetric(c.mode),
-               columns={'SSIM': 'ssim'}, modes=MODES, plot=('ssim',)),
-    MetricSpec('phv', "PHV of ImageNet ResNet-50's four stages, as the ASP code computes it (Qu et al.'s tables), its "
-               'input-scaling quirk included',
-               lambda c: _phv(c, 'asp'), ('resnet50',),
-               {**{f'PHV layer{i}': f'phv_layer{i}' for i in range(1, 5)}, 'PHV avg': 'phv_avg'}, higher=False),
-    MetricSpec('phv_liu', 'PHV of ResNet-101 stages 1-3 as Liu et al. 2021 defined it (the share of features agreeing)',
-               lambda c: _phv(c, 'liu'), ('resnet101',), default=False),
-    MetricSpec('fid', 'FID of the generated against the real set, as pytorch-fid: 2048-d pool features, '
-               'bilinear resize to 299 without antialiasing',
-               lambda c: FIDMetric(c.features(_FID, 'fid'), c.mode), _FID, {'FID': 'fid'}, modes=MODES, per_image=False,
-               higher=False),
-    MetricSpec('kid', "KID as the ASP code: 100 subsets of 100 images (raw MMD²; the tables print it x 1000)",
-               _kid, ('inception_v3',) + _FID, {'KID x1000': 'kid'}, 1000, MODES, False, higher=False),
-    MetricSpec('lpips', 'LPIPS as the `lpips` package v0.1, AlexNet backbone, per image',
-               lambda c: NetworkMetric(lpips_network('alex', c.weights), ('lpips',), c.device), ('alexnet',),
-               {'LPIPS': 'lpips'}, higher=False, plot=('lpips',)),
-    MetricSpec('lpips_vgg', 'LPIPS as the `lpips` package v0.1, VGG-16 backbone, per image',
-               lambda c: NetworkMetric(lpips_network('vgg', c.weights), ('lpips_vgg',), c.device), ('vgg16',),
-               higher=False, default=False),
-    MetricSpec('psnr', 'PSNR (dB) by scikit-image on 8-bit RGB, per image, then the mean (the BCI, ASP and CEFF code)', lambda c: PSNRMetric(c.mode),
-               columns={'PSNR': 'psnr'}, modes=MODES, plot=('psnr',)),
-    MetricSpec('dab', 'HER2 expression agreement (ours): DAB by colour deconvolution of generated and real IHC, its correlation, '
-               'and the expression level 0 / 1+ / 2+ / 3+ it implies',
-               lambda c: DABMetric(c.calibration),
-               columns={'DAB+ r': 'pos_pearson', 'DAB r': 'dab_pearson', 'level acc': 'level_accuracy',
-                        'level κ': 'level_qwk'}, plot=('dab_fake',)),
-]: register_metric(_s)
+# %% ../nbs/16_metrics.ipynb #9e9b3cfe
+_FID = ('fid_inception', 'fid_inception_tf')
+
+def _kid(c:MetricContext) -> KIDMetric:
+    "KID on torchvision's Inception (paper) or on the FID Inception (torchmetrics)"
+    features = c.features('inception_v3' if c.mode == 'paper' else _FID, 'kid')
+    return KIDMetric(features, c.mode, c.seed)
+
+register_metric(MetricSpec(
+    'fid', 'FID of the generated against the real set, as pytorch-fid: 2048-d pool features, '
+           'bilinear resize to 299 without antialiasing',
+    lambda c: FIDMetric(c.features(_FID, 'fid'), c.mode), _FID,
+    {'FID': 'fid'}, modes=MODES, per_image=False, higher=False))
+register_metric(MetricSpec(
+    'kid', "KID as the ASP code: 100 subsets of 100 images (raw MMD²; the tables print it x 1000)",
+    _kid, ('inception_v3',) + _FID, {'KID x1000': 'kid'}, factor=1000, modes=MODES,
+    per_image=False, higher=False));
+
+# %% ../nbs/16_metrics.ipynb #b91cbd19
+register_metric(MetricSpec(
+    'lpips', 'LPIPS as the `lpips` package v0.1, AlexNet backbone, per image',
+    lambda c: NetworkMetric(lpips_network('alex', c.weights), ('lpips',), c.device), ('alexnet',),
+    {'LPIPS': 'lpips'}, higher=False, plot=('lpips',)))
+register_metric(MetricSpec(
+    'lpips_vgg', 'LPIPS as the `lpips` package v0.1, VGG-16 backbone, per image',
+    lambda c: NetworkMetric(lpips_network('vgg', c.weights), ('lpips_vgg',), c.device), ('vgg16',),
+    higher=False, default=False))
+register_metric(MetricSpec(
+    'psnr', 'PSNR (dB) by scikit-image on 8-bit RGB, per image, then the mean '
+            '(the BCI, ASP and CEFF code)',
+    lambda c: PSNRMetric(c.mode), columns={'PSNR': 'psnr'}, modes=MODES, plot=('psnr',)))
+register_metric(MetricSpec(
+    'dab', 'HER2 expression agreement (ours): DAB by colour deconvolution of generated and real '
+           'IHC, its correlation, and the expression level 0 / 1+ / 2+ / 3+ it implies',
+    lambda c: DABMetric(c.calibration),
+    columns={'DAB+ r': 'pos_pearson', 'DAB r': 'dab_pearson', 'level acc': 'level_accuracy',
+             'level κ': 'level_qwk'}, plot=('dab_fake',)));
 
 # %% ../nbs/16_metrics.ipynb #7774f29b
 def no_weights() -> list[str]:
     "The default metrics that need no pretrained network (`evaluate`'s default)"
     return [n for n, s in METRICS.items() if s.default and not s.weights]
 
+def paper_columns() -> dict[str, tuple[str, float]]:
+    "The papers' table from `METRICS`: column -> (summary key, factor)"
+    return {col: (k, s.factor) for s in METRICS.values() for col, k in s.columns.items()}
+
+# %% ../nbs/16_metrics.ipynb #04f50989
 def higher_is_better(column:str) -> bool:
     "Whether higher values of table column `column` are better, as its metric's entry says"
     for s in METRICS.values():
         if column in s.columns: return s.higher
     raise KeyError(f'no metric of METRICS has the table column {column!r}')
 
-def paper_columns() -> dict[str, tuple[str, float]]:
-    "The papers' table from `METRICS`: column -> (summary key, factor)"
-    return {col: (k, s.factor) for s in METRICS.values() for col, k in s.columns.items()}
-
 # %% ../nbs/16_metrics.ipynb #61d4e739
 def _files(spec:MetricSpec) -> str:
+    "The weight files of `spec`, as Markdown code, or '-'"
     from ihc_nb.settings import WEIGHTS
     return ', '.join(f'`{WEIGHTS[k][0]}`' for k in spec.weights) or '-'
 
 def metric_table() -> pd.DataFrame:
-    "Every metric of `METRICS`: how it is computed, which way is better, whether it is on by default, its networks"
-    return pd.DataFrame([{'metric': f'`{n}`', 'as computed by': s.doc, 'better': 'higher' if s.higher else 'lower',
-                          'by default': 'yes' if s.default else 'no', 'network (file, looked up on disk)': _files(s)}
-                         for n, s in METRICS.items()]).set_index('metric')
+    "Every metric of `METRICS`: how it is computed, which way is better, if a default, its files"
+    row = lambda n, s: {'metric': f'`{n}`', 'as computed by': s.doc,
+                        'better': 'higher' if s.higher else 'lower',
+                        'by default': 'yes' if s.default else 'no',
+                        'network (file, looked up on disk)': _files(s)}
+    return pd.DataFrame([row(n, s) for n, s in METRICS.items()]).set_index('metric')
 
 # %% ../nbs/16_metrics.ipynb #72d95eeb
 def parse_metrics(metrics) -> list[str]:
     "Names of `METRICS`, each once, from a list or a comma-separated string ('all': every one)"
     if metrics == 'all': return list(METRICS)
-    names = [m.strip() for m in metrics.split(',') if m.strip()] if isinstance(metrics, str) else list(metrics)
+    split = lambda s: [m.strip() for m in s.split(',') if m.strip()]
+    names = split(metrics) if isinstance(metrics, str) else list(metrics)
     bad = [m for m in names if m not in METRICS]
-    if bad or not names: raise ValueError(f'unknown metric(s) {bad or names}: choose from {", ".join(METRICS)} or all')
+    if bad or not names:
+        raise ValueError(f'unknown metric(s) {bad or names}: '
+                         f'choose from {", ".join(METRICS)} or all')
     return list(dict.fromkeys(names))
 
+# %% ../nbs/16_metrics.ipynb #67dc9f0a
 def make_metrics(metrics='psnr,ssim,dab', # names of `METRICS`, a list or comma-separated
                  mode:str='paper', # 'paper' or 'torchmetrics'
-                 weights:str|Path|None=None, # folder (or file) of pretrained weights (default: `find_weights`'s places)
-                 calibration:LevelCalibration|str|None=None, # HER2 level thresholds, 'loo', or None: no levels
+                 weights:str|Path|None=None, # folder or file of pretrained weights (None: usual)
+                 calibration:LevelCalibration|str|None=None, # HER2 level thresholds, 'loo' or None
                  device=None, # default: CUDA if available
                  seed:int=0) -> dict[str, PairMetric]: # KID's subsets
-    "The metric objects of `metrics`, their networks loaded (`WeightsMissing` before anything is computed)"
+    "The metric objects of `metrics`, their networks loaded (`WeightsMissing` before any computing)"
     names = parse_metrics(metrics)
     if mode not in MODES: raise ValueError(f'mode must be one of {MODES}, not {mode!r}')
-    c = MetricContext(mode, weights, calibration, device or ('cuda' if torch.cuda.is_available() else 'cpu'), seed)
-    return {n: METRICS[n].build(replace(c, mode=mode if mode in METRICS[n].modes else 'paper')) for n in names}
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    c = MetricContext(mode, weights, calibration, device, seed)
+    own_mode = lambda n: replace(c, mode=mode if mode in METRICS[n].modes else 'paper')
+    return {n: METRICS[n].build(own_mode(n)) for n in names}

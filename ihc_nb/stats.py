@@ -28,7 +28,7 @@ def resamples(n:int, # the number of images
 def mean_ci(x, # per-image values
             reps:int=1000, # bootstrap draws
             level:float=0.95, # the interval's coverage
-            seed:int=0,
+            seed:int=0, # the draws' seed
            ) -> tuple[float, float, float]:
     "The mean of `x` and its percentile-bootstrap interval (mean, lo, hi)"
     x = np.asarray(x, float); x = x[np.isfinite(x)]
@@ -39,20 +39,25 @@ def mean_ci(x, # per-image values
 # %% ../nbs/15b_stats.ipynb #1c6496f5
 def bootstrap(df:pd.DataFrame, # one row per image
               stat:Callable, # (a resampled df) -> {name: value}
-              reps:int=1000, level:float=0.95, seed:int=0,
+              reps:int=1000, # bootstrap draws
+              level:float=0.95, # the interval's coverage
+              seed:int=0, # the draws' seed
              ) -> dict[str, tuple[float, float]]:
-    "Percentile-bootstrap interval (lo, hi) of every number `stat` returns, over draws of the rows of `df`"
+    "Percentile-bootstrap interval (lo, hi) of each number `stat` returns, over draws of the rows"
     draws = [stat(df.iloc[i].reset_index(drop=True)) for i in resamples(len(df), reps, seed)]
-    keys = [k for k, v in draws[0].items() if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)]
+    number = lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
     a = (1 - level) / 2
-    return {k: tuple(map(float, np.nanquantile(np.array([d[k] for d in draws], float), [a, 1 - a]))) for k in keys}
+    quantiles = lambda k: np.nanquantile(np.array([d[k] for d in draws], float), [a, 1 - a])
+    return {k: tuple(map(float, quantiles(k))) for k, v in draws[0].items() if number(v)}
 
 # %% ../nbs/15b_stats.ipynb #3541eb88
 def paired_comparison(a, # per-image values of one method
                       b, # the same images' values of the method compared with (e.g. the paper's)
-                      reps:int=1000, level:float=0.95, seed:int=0,
+                      reps:int=1000, # bootstrap draws
+                      level:float=0.95, # the interval's coverage
+                      seed:int=0, # the draws' seed
                      ) -> dict:
-    "Mean difference a - b with its bootstrap interval, and the Wilcoxon signed-rank p-value (paired, two-sided)"
+    "Mean difference a - b, its bootstrap interval, the Wilcoxon signed-rank p (paired, two-sided)"
     d = np.asarray(a, float) - np.asarray(b, float)
     d = d[np.isfinite(d)]
     diff, lo, hi = mean_ci(d, reps, level, seed)
@@ -66,8 +71,10 @@ def over_seeds(values) -> tuple[float, float]:
     return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
 
 # %% ../nbs/15b_stats.ipynb #88179b12
-def ci_cell(v:float, lo:float|None=None, hi:float|None=None) -> str:
-    "'value [lo, hi]' with decimals by magnitude (just the value without an interval; '' for a missing value)"
+def ci_cell(v:float, # the value
+            lo:float|None=None, hi:float|None=None, # its interval (None: the value alone)
+           ) -> str:
+    "'value [lo, hi]', decimals by magnitude (the value alone without an interval; '' if missing)"
     if v is None or not np.isfinite(v): return ''
     d = 1 if abs(v) >= 100 else 2 if abs(v) >= 10 else 4
     f = lambda x: f'{x:.{d}f}'
