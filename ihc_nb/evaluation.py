@@ -271,7 +271,7 @@ def _report(ev:Evaluation, fake_dir:str, real_dir:str, files:tuple):
 def ihc_eval(fake_dir:str, # folder of generated IHC images
              real_dir:str, # folder of real IHC images, the same file names (extensions may differ)
              metrics:str='psnr,ssim,dab', # comma-separated `METRICS` (psnr, ssim, fid...) or all
-             out:str=None, # per-image CSV (default: FAKE_DIR-vs-REAL.csv), the summary beside as .json
+             out:str=None, # per-image CSV (default: FAKE_DIR-vs-REAL.csv), the summary as .json
              mode:str='paper', # paper: as the papers' code; torchmetrics: torchmetrics' defaults
              weights:str=None, # weights folder (default: $IHC_NB_WEIGHTS, settings.ini, hub cache)
              calibration:str=None, # HER2 levels: a JSON file, a dataset (its training split) or loo
