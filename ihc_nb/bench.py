@@ -6,112 +6,82 @@ Docs: https://ihc-nb.github.io/ihc_nb/bench.html.md"""
 
 # %% ../nbs/19_bench.ipynb #4f469506
 from __future__ import annotations
-import ctypes, gc, os, threading, time
-from contextlib import nullcontext
+import os, tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from fastcore.script import call_parse
 
 from .fusion import attention_map_bytes
 from .settings import user_errors
+from .usage import Peaks, available_memory, cpu_seconds, measure, release_memory, timed
 
 # %% auto #0
-__all__ = ['PEAKS', 'available_memory', 'Peaks', 'measure', 'bench_ceff_attention', 'format_bench', 'bench_attention',
-           'device_peak', 'flops_per_tile', 'bench_method', 'bench_pipeline', 'bench_table', 'print_pipeline',
-           'ihc_bench']
+__all__ = ['PEAKS', 'bench_ceff_attention', 'format_bench', 'bench_attention', 'device_peak', 'flops_per_tile', 'bench_method',
+           'bench_pipeline', 'bench_table', 'print_pipeline', 'ihc_bench']
 
-# %% ../nbs/19_bench.ipynb #1eb4083d
-def _rss() -> int:
-    with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+# %% ../nbs/19_bench.ipynb #d36abb7a
+def _run_or_note(row:dict, name:str, # the row, the configuration's name
+                 step, need:float, dev, # what to measure, its predicted peak bytes, the device
+                 **kwargs) -> dict: # passed to `measure`
+    "`row` with `step`'s seconds and peak bytes as `name`, or a note if it needs 80% of free memory"
+    if need > 0.8 * available_memory(dev):
+        return dict(row, **{f'{name}_note': f'not run: needs ~{need / 2**30:.0f} GiB'})
+    m = measure(step, dev, **kwargs)
+    return dict(row, **{f'{name}_seconds': m['seconds'], f'{name}_peak_bytes': m['peak_bytes']})
 
-def _release():
-    gc.collect()
-    try: ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except OSError: pass
+def _ratios(row:dict) -> dict:
+    "`row` with the explicit / SDPA time and memory ratios, where both ran"
+    if not row.get('explicit_seconds'): return row
+    return dict(row, time_ratio=row['explicit_seconds'] / row['sdpa_seconds'],
+                memory_ratio=row['explicit_peak_bytes'] / row['sdpa_peak_bytes'])
 
-def available_memory(device='cpu') -> int:
-    "Bytes free for a run: on CUDA the free device memory, on the CPU `MemAvailable`"
-    if torch.device(device).type == 'cuda': return torch.cuda.mem_get_info(device)[0]
-    with open('/proc/meminfo') as f: return next(int(l.split()[1]) * 1024 for l in f if l.startswith('MemAvailable'))
+# %% ../nbs/19_bench.ipynb #70578092
+def _predicted(row:dict, last:dict|None, size:int, explicit:bool, bf16:bool) -> float:
+    "CEFF's predicted peak at `size`: SDPA's (measured, or scaled from `last`), + N x N matrices"
+    known = last and last.get('sdpa_peak_bytes')
+    scaled = last['sdpa_peak_bytes'] * (size / last['size'])**2 * 1.1 if known else 0
+    matrices = 3 * attention_map_bytes(size, bytes_per=2 if bf16 else 4) if explicit else 0
+    return (row.get('sdpa_peak_bytes') or scaled) + matrices
 
-class Peaks:
-    "While in the `with` block: the peak resident memory above its start, and the peak bytes of files under `folder`"
-    def __init__(self, folder:str|Path|None=None, every:float=0.01):
-        self.folder, self.every = folder and Path(folder), every
-    def _disk(self) -> int:
-        if not (self.folder and self.folder.exists()): return 0
-        return sum(p.stat().st_size for p in self.folder.rglob('*') if p.is_file())
-    def _sample(self):
-        try: self.disk = max(self.disk, self._disk())
-        except FileNotFoundError: pass                     # a file renamed or deleted as it was counted
-        self.memory = max(self.memory, _rss() - self.base)
-    def _watch(self):
-        while not self.stop.is_set(): self._sample(); time.sleep(self.every)
-    def __enter__(self):
-        _release(); self.base, self.memory, self.disk, self.stop = _rss(), 0, 0, threading.Event()
-        self.thread = threading.Thread(target=self._watch, daemon=True); self.thread.start(); return self
-    def __exit__(self, *exc): self.stop.set(); self.thread.join(); self._sample()
+def _ceff_step(G, x, dev, bf16:bool):
+    "One forward and backward pass of `G` on `x` (bf16 autocast if asked), gradients cleared"
+    def step():
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            G(x).float().mean().backward()
+        G.zero_grad(set_to_none=True)
+    return step
 
-def measure(fn, device='cpu', repeat:int=3, warmup:int=1) -> dict:
-    "Median seconds of `fn()` over `repeat` runs (after `warmup`), and the peak memory (bytes) above the start"
-    dev = torch.device(device)
-    for _ in range(warmup): fn()
-    if cuda := dev.type == 'cuda':
-        _release(); torch.cuda.synchronize(dev); torch.cuda.reset_peak_memory_stats(dev)
-        base = torch.cuda.memory_allocated(dev)
-    times = []
-    with nullcontext() if cuda else Peaks(every=0.001) as pk:
-        for _ in range(repeat):
-            t0 = time.perf_counter(); fn()
-            if cuda: torch.cuda.synchronize(dev)
-            times.append(time.perf_counter() - t0)
-    used = torch.cuda.max_memory_allocated(dev) - base if cuda else pk.memory
-    _release()
-    return dict(seconds=float(np.median(times)), peak_bytes=int(used))
+# %% ../nbs/19_bench.ipynb #3da35a54
+def _ceff_size(G, size:int, dev, bf16:bool, repeat:int, last:dict|None) -> dict:
+    "The row of `bench_ceff_attention` at `size`: SDPA, then explicit attention (or why not)"
+    x = torch.rand(1, 3, size, size, device=dev) * 2 - 1
+    row, step = dict(size=size, dtype='bf16' if bf16 else 'fp32'), _ceff_step(G, x, dev, bf16)
+    for name, explicit in (('sdpa', False), ('explicit', True)):
+        G.fusion.explicit = explicit
+        need = _predicted(row, last, size, explicit, bf16)
+        row = _run_or_note(row, name, step, need, dev, repeat=repeat)
+    del x, step
+    release_memory()
+    return _ratios(row)
 
-
-
-# %% ../nbs/19_bench.ipynb #d4097b0f
-def bench_ceff_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, repeat:int=2, ngf:int=64,
-                         verbose:bool=False) -> pd.DataFrame:
-    "Forward+backward time and peak memory of the CEFF generator per size, SDPA vs explicit attention, with ratios"
+# %% ../nbs/19_bench.ipynb #cd646389
+def bench_ceff_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, # what to run
+                         repeat:int=2, ngf:int=64, # timed runs; the generator's width
+                         verbose:bool=False) -> pd.DataFrame: # print each row as it is done
+    "Forward+backward time, peak memory of the CEFF generator by size: SDPA vs explicit attention"
     from ihc_nb.ceff import CEFFGenerator
     from ihc_nb.encoders import ResNetEncoder
-    dev = torch.device(device)
+    dev, rows = torch.device(device), []
     G = CEFFGenerator(ResNetEncoder(ngf), ngf).to(dev).train()
-    rows, last = [], None
     for size in sizes:
-        x = torch.rand(1, 3, size, size, device=dev) * 2 - 1
-        def step():
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-                G(x).float().mean().backward()
-            G.zero_grad(set_to_none=True)
-        row = dict(size=size, dtype='bf16' if bf16 else 'fp32')
-        # memory grows with the pixel count; the explicit matrices on top of it with its square
-        sdpa_need = (last['sdpa_peak_bytes'] * (size / last['size'])**2 * 1.1 if last and last.get('sdpa_peak_bytes')
-                     else 0)
-        for name, explicit in (('sdpa', False), ('explicit', True)):
-            G.fusion.explicit = explicit
-            need = ((row.get('sdpa_peak_bytes') or sdpa_need) +
-                    (3 * attention_map_bytes(size, bytes_per=2 if bf16 else 4) if explicit else 0))
-            if need > 0.8 * available_memory(dev):
-                row[f'{name}_note'] = f'not run: needs ~{need / 2**30:.0f} GiB'
-                continue
-            m = measure(step, dev, repeat=repeat)
-            row.update({f'{name}_seconds': m['seconds'], f'{name}_peak_bytes': m['peak_bytes']})
-        if row.get('explicit_seconds'):
-            row.update(time_ratio=row['explicit_seconds'] / row['sdpa_seconds'],
-                       memory_ratio=row['explicit_peak_bytes'] / row['sdpa_peak_bytes'])
-        rows.append(row); last = row
-        if verbose: print(row, flush=True)
-        del x; _release()
-    G.fusion.explicit = False
+        rows.append(_ceff_size(G, size, dev, bf16, repeat, rows[-1] if rows else None))
+        if verbose: print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
-def format_bench(df:pd.DataFrame) -> pd.DataFrame:
+# %% ../nbs/19_bench.ipynb #3c9fd85c
+def format_bench(df:pd.DataFrame) -> pd.DataFrame: # a benchmark table
     "A benchmark table in seconds and GiB"
     out = df.copy()
     for c in [c for c in df if c.endswith('_peak_bytes')]:
@@ -119,32 +89,39 @@ def format_bench(df:pd.DataFrame) -> pd.DataFrame:
     return out.round(3)
 
 # %% ../nbs/19_bench.ipynb #ac1fea9f
-def bench_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, repeat:int=1, warmup:int=1, ch:int=256,
-                    verbose:bool=False) -> pd.DataFrame:
-    "Forward+backward time and peak memory of `CrossAttentionFusion` alone per crop size, SDPA vs explicit"
+def _fusion_step(m, n:int, ch:int, dev, bf16:bool):
+    "One forward and backward pass of the fusion `m` on random features (1, `ch`, `n`, `n`)"
+    g = torch.randn(1, ch, n, n, device=dev, requires_grad=True)
+    e = torch.randn(1, ch, n, n, device=dev)
+    def step():
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            m(g, e).float().sum().backward()
+        g.grad = None
+        m.zero_grad(set_to_none=True)
+    return step
+
+def _attention_size(m, size:int, dev, bf16:bool, ch:int, **kwargs) -> dict:
+    "The row of `bench_attention` at `size`: the fusion `m` with SDPA, then with the N x N matrix"
+    n = size // 4
+    step = _fusion_step(m, n, ch, dev, bf16)
+    row = dict(size=size, tokens=n * n, dtype='bf16' if bf16 else 'fp32')
+    for name, explicit in (('sdpa', False), ('explicit', True)):
+        m.explicit = explicit
+        need = 3 * attention_map_bytes(size, bytes_per=2 if bf16 else 4) if explicit else 0
+        row = _run_or_note(row, name, step, need, dev, **kwargs)
+    return _ratios(row)
+
+# %% ../nbs/19_bench.ipynb #da8cb75f
+def bench_attention(sizes=(256, 512, 1024), device='cpu', bf16:bool=False, # what to run
+                    repeat:int=1, warmup:int=1, ch:int=256, # timed and untimed runs; the channels
+                    verbose:bool=False) -> pd.DataFrame: # print each row as it is done
+    "Forward+backward time and peak memory of `CrossAttentionFusion` by crop size, SDPA vs N x N"
     from ihc_nb.fusion import CrossAttentionFusion
     dev = torch.device(device)
-    m = CrossAttentionFusion(ch).to(dev)
-    rows = []
+    m, rows = CrossAttentionFusion(ch).to(dev), []
     for size in sizes:
-        n = size // 4
-        g = torch.randn(1, ch, n, n, device=dev, requires_grad=True); e = torch.randn(1, ch, n, n, device=dev)
-        def step():
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16): m(g, e).float().sum().backward()
-            g.grad = None; m.zero_grad(set_to_none=True)
-        row = dict(size=size, tokens=n * n, dtype='bf16' if bf16 else 'fp32')
-        for name, explicit in (('sdpa', False), ('explicit', True)):
-            m.explicit = explicit
-            need = 3 * attention_map_bytes(size, bytes_per=2 if bf16 else 4) if explicit else 0
-            if need > 0.8 * available_memory(dev):
-                row[f'{name}_note'] = f'not run: needs ~{need / 2**30:.0f} GiB'; continue
-            r = measure(step, dev, repeat=repeat, warmup=warmup)
-            row.update({f'{name}_seconds': r['seconds'], f'{name}_peak_bytes': r['peak_bytes']})
-        if row.get('explicit_seconds'):
-            row.update(time_ratio=row['explicit_seconds'] / row['sdpa_seconds'],
-                       memory_ratio=row['explicit_peak_bytes'] / row['sdpa_peak_bytes'])
-        rows.append(row)
-        if verbose: print(row, flush=True)
+        rows.append(_attention_size(m, size, dev, bf16, ch, repeat=repeat, warmup=warmup))
+        if verbose: print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
 # %% ../nbs/19_bench.ipynb #da346dcf
@@ -152,175 +129,245 @@ PEAKS = {'H100': dict(bf16=989e12, fp32=67e12), 'H200': dict(bf16=989e12, fp32=6
          'A100': dict(bf16=312e12, fp32=19.5e12), 'L40S': dict(bf16=362e12, fp32=91.6e12),
          'A10': dict(bf16=125e12, fp32=31.2e12), 'L4': dict(bf16=121e12, fp32=30.3e12)}
 
-def device_peak(device='cpu', bf16:bool=False) -> tuple[float, str]:
-    "Peak FLOP/s of `device` for the dtype: a datasheet value for known GPUs, else a measured matrix multiply"
-    dev = torch.device(device)
-    if dev.type == 'cuda':
-        name = torch.cuda.get_device_name(dev)
-        key = next((k for k in PEAKS if k in name), None)
-        if key: return PEAKS[key]['bf16' if bf16 else 'fp32'], f'{key} datasheet, dense {"bf16" if bf16 else "fp32"}'
+def device_peak(device='cpu', bf16:bool=False) -> tuple[float, str]: # the device, the dtype
+    "Peak FLOP/s of `device` in the dtype: a known GPU's datasheet value, else a measured matmul"
+    dev, dtype = torch.device(device), 'bf16' if bf16 else 'fp32'
+    name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else ''
+    if key := next((k for k in PEAKS if k in name), None):
+        return PEAKS[key][dtype], f'{key} datasheet, dense {dtype}'
     dt = torch.bfloat16 if bf16 and dev.type == 'cuda' else torch.float32
     a = torch.randn(2048, 2048, device=dev, dtype=dt)
-    r = measure(lambda: a @ a, dev, repeat=5)
-    return 2 * 2048**3 / r['seconds'], f'measured {dt} matmul'
-
-def flops_per_tile(G:torch.nn.Module, size:int, device='cpu') -> int:
-    "FLOPs of one forward pass of `G` on a `size` x `size` tile"
-    from torch.utils.flop_counter import FlopCounterMode
-    with torch.no_grad(), FlopCounterMode(display=False) as fc: G(torch.zeros(1, 3, size, size, device=device))
-    return fc.get_total_flops()
+    return 2 * 2048**3 / measure(lambda: a @ a, dev, repeat=5)['seconds'], f'measured {dt} matmul'
 
 # %% ../nbs/19_bench.ipynb #5c4336a9
-def bench_method(name:str, size:int, device='cpu', reference:bool=False, batch:int=4, repeat:int=3,
-                 peak:float|None=None, **options) -> dict:
-    "Inference tiles/s, training steps/s, training peak memory, FLOPs per tile and MFU of method `name` at `size`"
-    from fastai.data.core import DataLoaders
-    from ihc_nb.learner import StainLearner
+def flops_per_tile(G:torch.nn.Module, size:int, device='cpu') -> int: # a generator, the tile size
+    "FLOPs of one forward pass of `G` on a `size` x `size` tile"
+    from torch.utils.flop_counter import FlopCounterMode
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        G(torch.zeros(1, 3, size, size, device=device))
+    return fc.get_total_flops()
+
+# %% ../nbs/19_bench.ipynb #8279a16a
+def _method_model(name:str, size:int, reference:bool, **options):
+    "(the model of method `name` for `size` px tiles, whether it has explicit attention)"
     from ihc_nb.methods import METHODS
-    dev = torch.device(device)
-    fast = dev.type == 'cuda' and not reference
     m = METHODS[name]
     opts = {**m.options, **options}
     if m.fit_crop: opts = m.fit_crop(opts, size)   # e.g. the U-Net no deeper than the tile allows
     model = m.skeleton_model(opts)
-    explicit = [a for a in model.modules() if hasattr(a, 'explicit')]   # attention with an explicit N x N reference
+    explicit = [a for a in model.modules() if hasattr(a, 'explicit')]   # an N x N reference
     for a in explicit: a.explicit = reference
-    x = torch.rand(batch, 3, size, size, device=dev) * 2 - 1
-    dls = DataLoaders.from_dsets([(x[0].cpu(), x[0].cpu())], [(x[0].cpu(), x[0].cpu())], bs=1, device=dev,
-                                 num_workers=0)
+    return model, bool(explicit)
+
+def _learner(model, x:torch.Tensor, dev, fast:bool):
+    "A `StainLearner` of `model` on DataLoaders of `x`'s first tile, its optimizer made"
+    from fastai.data.core import DataLoaders
+    from ihc_nb.learner import StainLearner
+    t = (x[0].cpu(), x[0].cpu())
+    dls = DataLoaders.from_dsets([t], [t], bs=1, device=dev, num_workers=0)
     learn = StainLearner(dls, model.to(dev), bf16=fast, channels_last=fast)
     learn.create_opt()
-    G, row = learn.model.G, dict(method=name, size=size,
-                                 config='reference fp32' + (', explicit attention' if explicit else '')
-                                        if reference else ('bf16, channels-last' if fast else 'fp32'))
+    return learn
+
+# %% ../nbs/19_bench.ipynb #bfd42886
+def _infer_rate(learn, x:torch.Tensor, dev, fast:bool, repeat:int) -> float:
+    "Inference tiles per second of the learner's generator on the batch `x`"
+    G, xin = learn.model.G, x.contiguous(memory_format=torch.channels_last) if fast else x
     def infer():
-        with torch.no_grad(), learn._autocast():
-            G.eval()(x.contiguous(memory_format=torch.channels_last) if fast else x)
-    row['infer_tiles_s'] = batch / measure(infer, dev, repeat=repeat)['seconds']
+        with torch.no_grad(), learn._autocast(): G.eval()(xin)
+    return len(x) / measure(infer, dev, repeat=repeat)['seconds']
+
+def _train_rate(learn, x:torch.Tensor, dev, repeat:int) -> dict:
+    "Training steps per second (a whole step on `x`'s first tile) and their peak memory, GiB"
     learn.model.train(); learn.training = True
     learn.xb, learn.yb = (x[:1],), (x[:1],)
     r = measure(learn._do_one_batch, dev, repeat=repeat)
-    row.update(train_steps_s=1 / r['seconds'], train_peak_gib=r['peak_bytes'] / 2**30)
-    row['gflop_tile'] = flops_per_tile(G.eval(), size, dev) / 1e9
+    return dict(train_steps_s=1 / r['seconds'], train_peak_gib=r['peak_bytes'] / 2**30)
+
+# %% ../nbs/19_bench.ipynb #27a72241
+def _measure_method(learn, x:torch.Tensor, dev, fast:bool, repeat:int) -> dict:
+    "Inference tiles/s, training steps/s and peak GiB, GFLOPs per tile, of the learner's generator"
+    row = dict(infer_tiles_s=_infer_rate(learn, x, dev, fast, repeat),
+               **_train_rate(learn, x, dev, repeat))
+    return dict(row, gflop_tile=flops_per_tile(learn.model.G.eval(), x.shape[-1], dev) / 1e9)
+
+# %% ../nbs/19_bench.ipynb #d7750792
+def _config(reference:bool, explicit:bool, fast:bool) -> str:
+    "What a row measured: the reference (with explicit attention) or the fast path"
+    if reference: return 'reference fp32' + (', explicit attention' if explicit else '')
+    return 'bf16, channels-last' if fast else 'fp32'
+
+def bench_method(name:str, size:int, device='cpu', # the method, the tile size, the device
+                 reference:bool=False, # the fp32 reference (explicit attention), not the fast path
+                 batch:int=4, repeat:int=3, # tiles per inference batch, timed runs
+                 peak:float|None=None, # the device's peak FLOP/s (for the MFU)
+                 **options) -> dict: # the method's options
+    "Inference tiles/s, training steps/s and peak GiB, GFLOPs per tile, MFU of `name` at `size`"
+    dev = torch.device(device)
+    fast = dev.type == 'cuda' and not reference
+    model, explicit = _method_model(name, size, reference, **options)
+    x = torch.rand(batch, 3, size, size, device=dev) * 2 - 1
+    row = dict(method=name, size=size, config=_config(reference, explicit, fast),
+               **_measure_method(_learner(model, x, dev, fast), x, dev, fast, repeat))
     if peak: row['mfu'] = row['gflop_tile'] * 1e9 * row['infer_tiles_s'] / peak
-    del learn, model, x; _release()
+    del model, x
+    release_memory()
     return row
 
-# %% ../nbs/19_bench.ipynb #016116f2
-def _cpu_seconds() -> float:
-    "CPU seconds this process has used, every thread (user + system)"
-    import resource
-    r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
-
+# %% ../nbs/19_bench.ipynb #7f70922d
 def _identity_stainer(tile:int, overlap:int):
+    "A stainer that returns its input: the pipeline's own cost, without a model's"
     from ihc_nb.stainer import Stainer
-    return Stainer(torch.nn.Identity(), dict(method='cut'), tile=tile, overlap=overlap, batch_size=8, device='cpu')
+    return Stainer(torch.nn.Identity(), dict(method='cut'), tile=tile, overlap=overlap,
+                   batch_size=8, device='cpu')
 
 def _read_all(st, job, workers:int) -> int:
+    "Read every tile of `job`'s level in `st`'s tiling, row by row, in `workers` threads; how many"
     from concurrent.futures import ThreadPoolExecutor
     from ihc_nb.stainer import RowBlender
     from ihc_nb.wsi import read_row
     b = RowBlender(job.height, job.width, st.tile, st.overlap)
-    with ThreadPoolExecutor(workers) as pool: return sum(len(read_row(job, b, r, pool)) for r in range(len(b.ys)))
+    with ThreadPoolExecutor(workers) as pool:
+        return sum(len(read_row(job, b, r, pool)) for r in range(len(b.ys)))
 
-def bench_pipeline(width:int=8192, height:int=6144, # the generated slide
-                   tile:int=512, overlap:int=64, workers:int|None=None, # as `ihc-stain` would
-                   work:str|Path|None=None) -> dict: # where the slide and outputs are written (default: a temp dir)
-    "On a generated slide, identity stainer: raw tile reads/s, raw encode-and-write tiles/s, `stain_slide` tiles/s"
-    import tempfile, tifffile
+# %% ../nbs/19_bench.ipynb #c8b03d6a
+def _stain_run(st, src:Path, out:Path, workers:int) -> dict:
+    "`stain_slide` of `src` into `out/ihc.tif`: its seconds, cores kept busy, peak memory and disk"
+    from ihc_nb.wsi import stain_slide
+    out.mkdir()
+    with Peaks(out) as pk:
+        c0 = cpu_seconds()
+        _, s = timed(lambda: stain_slide(st, src, out/'ihc.tif', progress=False, workers=workers))
+        cores = (cpu_seconds() - c0) / s
+    return dict(seconds=s, cores=cores, memory=pk.memory, disk=pk.disk,
+                output=(out/'ihc.tif').stat().st_size)
+
+# %% ../nbs/19_bench.ipynb #bd6e393b
+def _pipeline_times(d:Path, width:int, height:int, tile:int, overlap:int, workers:int) -> tuple:
+    "(tiles, raw read seconds, raw write seconds, `_stain_run`) on a slide generated in `d`"
+    import tifffile
     from ihc_nb.pyramid import write_pyramid
     from ihc_nb.synth import synthetic_slide
-    from ihc_nb.wsi import open_job, stain_slide
-    workers = workers or min(8, os.cpu_count() or 1)
+    from ihc_nb.wsi import open_job
+    src, st = synthetic_slide(d/'he.tif', width, height), _identity_stainer(tile, overlap)
+    job = open_job(st, src)
+    n, read_s = timed(lambda: _read_all(st, job, workers))
+    run, level0 = _stain_run(st, src, d/'out', workers), tifffile.imread(src, level=0)
+    return n, read_s, timed(lambda: write_pyramid(d/'raw.tif', level0))[1], run
+
+# %% ../nbs/19_bench.ipynb #492de3cb
+def _rates(n:int, read_s:float, write_s:float, run:dict) -> dict: # `_pipeline_times`
+    "The tiles, their rates (tiles/s), the cores kept busy, the peak memory, disk and output, GiB"
+    return dict(tiles=n, read_tiles_s=n / read_s, write_tiles_s=n / write_s,
+                pipeline_tiles_s=n / run['seconds'], pipeline_cores_busy=run['cores'],
+                peak_memory_gib=run['memory'] / 2**30, peak_temp_disk_gib=run['disk'] / 2**30,
+                output_gib=run['output'] / 2**30)
+
+# %% ../nbs/19_bench.ipynb #8a26b14b
+def bench_pipeline(width:int=8192, height:int=6144, # the generated slide
+                   tile:int=512, overlap:int=64, workers:int|None=None, # as `ihc-stain` would
+                   work:str|Path|None=None) -> dict: # where the slide is made (None: a temp folder)
+    "On a generated slide, identity stainer: raw tile reads/s, raw encodes/s, `stain_slide` tiles/s"
     with tempfile.TemporaryDirectory(dir=work) as d:
-        d = Path(d); src = synthetic_slide(d/'he.tif', width, height); (d/'out').mkdir()
-        st = _identity_stainer(tile, overlap); job = open_job(st, src)
-        t0 = time.perf_counter(); n = _read_all(st, job, workers); read_s = time.perf_counter() - t0
-        with Peaks(d/'out') as pk:
-            t0, c0 = time.perf_counter(), _cpu_seconds()
-            stain_slide(st, src, d/'out/ihc.tif', progress=False, workers=workers)
-            slide_s, cores = time.perf_counter() - t0, (_cpu_seconds() - c0) / (time.perf_counter() - t0)
-        level0 = tifffile.imread(src, level=0)
-        t0 = time.perf_counter(); write_pyramid(d/'raw.tif', level0); write_s = time.perf_counter() - t0
-        out_bytes = (d/'out/ihc.tif').stat().st_size
-    r = dict(slide=f'{width}x{height}', tile=tile, overlap=overlap, tiles=n, read_tiles_s=n / read_s,
-             write_tiles_s=n / write_s, pipeline_tiles_s=n / slide_s, pipeline_cores_busy=cores,
-             peak_memory_gib=pk.memory / 2**30, peak_temp_disk_gib=pk.disk / 2**30, output_gib=out_bytes / 2**30,
+        workers = workers or min(8, os.cpu_count() or 1)
+        times = _pipeline_times(Path(d), width, height, tile, overlap, workers)
+    r = dict(slide=f'{width}x{height}', tile=tile, overlap=overlap, **_rates(*times),
              level0_gib=width * height * 3 / 2**30)
     return dict(r, ratio=r['pipeline_tiles_s'] / min(r['read_tiles_s'], r['write_tiles_s']))
 
 
 
 # %% ../nbs/19_bench.ipynb #53a46d14
-def bench_table(methods=None, sizes=None, device=None, compare:bool=False, repeat:int=3, batch:int=4,
-                options=None) -> pd.DataFrame:
+def _bench_row(name:str, size:int, dev, peak:float, compare:bool, **kwargs) -> dict:
+    "`bench_method`'s row of `name` at `size`, with its speed-ups over the reference if `compare`"
+    row = bench_method(name, size, dev, peak=peak, **kwargs)
+    if not compare: return row
+    ref = bench_method(name, size, dev, reference=True, **kwargs)
+    return dict(row, infer_speedup=row['infer_tiles_s'] / ref['infer_tiles_s'],
+                train_speedup=row['train_steps_s'] / ref['train_steps_s'],
+                memory_ratio=row['train_peak_gib'] / ref['train_peak_gib'])
+
+def _device_name(dev) -> str:
+    "The GPU's name, or the CPU and its cores"
+    return torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU, {os.cpu_count()} cores'
+
+# %% ../nbs/19_bench.ipynb #16c9c96f
+def bench_table(methods=None, sizes=None, device=None, compare:bool=False, # see `ihc-bench`
+                repeat:int=3, batch:int=4, options=None) -> pd.DataFrame: # {method: its options}
     "`bench_method` for every method and size (and the fp32 reference, with ratios, if `compare`)"
     from ihc_nb.methods import METHODS
     dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    peak = device_peak(dev, bf16=dev.type == 'cuda')
     sizes = sizes or ((256, 512, 1024) if dev.type == 'cuda' else (128,))
-    peak, how = device_peak(dev, bf16=dev.type == 'cuda')
-    rows = []
-    for name in methods or list(METHODS):
-        for size in sizes:
-            row = bench_method(name, size, dev, batch=batch, repeat=repeat, peak=peak, **(options or {}).get(name, {}))
-            if compare:
-                ref = bench_method(name, size, dev, reference=True, batch=batch, repeat=repeat,
-                                   **(options or {}).get(name, {}))
-                row.update(infer_speedup=row['infer_tiles_s'] / ref['infer_tiles_s'],
-                           train_speedup=row['train_steps_s'] / ref['train_steps_s'],
-                           memory_ratio=row['train_peak_gib'] / ref['train_peak_gib'])
-            rows.append(row)
-    df = pd.DataFrame(rows)
-    df.attrs['device'] = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU, {os.cpu_count()} cores'
-    df.attrs['peak'] = f'{peak / 1e12:.2f} TFLOP/s ({how})'
+    opts = lambda name: dict(batch=batch, repeat=repeat, **(options or {}).get(name, {}))
+    df = pd.DataFrame([_bench_row(name, size, dev, peak[0], compare, **opts(name))
+                       for name in methods or list(METHODS) for size in sizes])
+    df.attrs.update(device=_device_name(dev), peak=f'{peak[0] / 1e12:.2f} TFLOP/s ({peak[1]})')
     return df
 
-def _slide_size(size:str) -> tuple[int, int]:
+# %% ../nbs/19_bench.ipynb #3c91b649
+def _slide_size(size:str) -> tuple[int, int]: # WIDTHxHEIGHT
     "`WIDTHxHEIGHT` as (width, height), or a ValueError naming --size"
     w, _, h = size.lower().partition('x')
     if not (w.isdigit() and h.isdigit() and int(w) >= 512 and int(h) >= 512):
-        raise ValueError(f'--size {size}: give the slide as WIDTHxHEIGHT pixels, at least 512x512, e.g. 20000x16000')
+        raise ValueError(f'--size {size}: give the slide as WIDTHxHEIGHT pixels, at least 512x512, '
+                         f'e.g. 20000x16000')
     return int(w), int(h)
 
-def print_pipeline(r:dict):
+# %% ../nbs/19_bench.ipynb #40907fee
+_RATES = dict(read_tiles_s='raw tile read', write_tiles_s='raw encode and write',
+              pipeline_tiles_s='stain_slide, end to end')
+
+def print_pipeline(r:dict): # `bench_pipeline`'s result
     "The pipeline benchmark as `ihc-bench --pipeline` prints it"
-    print(f"slide {r['slide']}: {r['tiles']} tiles of {r['tile']} px (overlap {r['overlap']}), identity stainer, "
-          f"CPU, {os.cpu_count()} cores")
-    for k, name in (('read_tiles_s', 'raw tile read'), ('write_tiles_s', 'raw encode and write'),
-                    ('pipeline_tiles_s', 'stain_slide, end to end')): print(f'  {name:24s} {r[k]:8.1f} tiles/s')
+    print(f"slide {r['slide']}: {r['tiles']} tiles of {r['tile']} px (overlap {r['overlap']}), "
+          f"identity stainer, CPU, {os.cpu_count()} cores")
+    for k, name in _RATES.items(): print(f'  {name:24s} {r[k]:8.1f} tiles/s')
     print(f"  pipeline / slower raw stage: {r['ratio']:.2f} (target >= 0.8); the pipeline kept "
           f"{r['pipeline_cores_busy']:.1f} of {os.cpu_count()} cores busy")
-    print(f"  peak memory {r['peak_memory_gib']:.2f} GiB, peak disk {r['peak_temp_disk_gib']:.2f} GiB "
-          f"(output {r['output_gib']:.2f} GiB; level 0 uncompressed would be {r['level0_gib']:.2f} GiB)")
+    print(f"  peak memory {r['peak_memory_gib']:.2f} GiB, "
+          f"peak disk {r['peak_temp_disk_gib']:.2f} GiB "
+          f"(output {r['output_gib']:.2f} GiB; level 0 uncompressed would be "
+          f"{r['level0_gib']:.2f} GiB)")
 
 
 
-# %% ../nbs/19_bench.ipynb #450de1d5
+# %% ../nbs/19_bench.ipynb #06f04391
+def _bench_args(methods:str|None, sizes:str|None) -> tuple: # as `ihc-bench` takes them
+    "The method names and tile sizes of `--methods` and `--sizes` (None: the defaults), checked"
+    from ihc_nb.methods import METHODS
+    names = methods.split(',') if methods else None
+    if unknown := [n for n in names or [] if n not in METHODS]:
+        raise ValueError(f'--methods: unknown {", ".join(unknown)}; '
+                         f'the methods are {", ".join(METHODS)}')
+    if sizes and not all(s.isdigit() and int(s) > 0 for s in sizes.split(',')):
+        raise ValueError(f'--sizes {sizes}: give tile sizes in pixels, e.g. 256,512')
+    return names, [int(s) for s in sizes.split(',')] if sizes else None
+
+def _print_table(df:pd.DataFrame, out:str|None): # `bench_table`'s table, a CSV to write it to
+    "Print the benchmark table with its device and peak; write it as CSV to `out`, if given"
+    print(f"{df.attrs['device']}, torch {torch.__version__}; peak {df.attrs['peak']}")
+    print(df.round(3).to_string(index=False))
+    if not out: return
+    from ihc_nb.files import atomic_path
+    with atomic_path(out) as tmp: df.to_csv(tmp, index=False)
+
+# %% ../nbs/19_bench.ipynb #55b32b4d
 @call_parse
 @user_errors
 def ihc_bench(methods:str=None,    # comma-separated methods (default: all)
-              sizes:str=None,      # comma-separated tile sizes (default: 256,512,1024 on a GPU, 128 on the CPU)
+              sizes:str=None,      # comma-separated tile sizes (default: 256,512,1024; on CPU 128)
               device:str=None,     # cuda, cpu (default: cuda if available)
-              compare:bool=False,  # also run the fp32 (explicit-attention) reference and print ratios
+              compare:bool=False,  # also run the fp32 (explicit attention) reference, print ratios
               repeat:int=3,        # timed repetitions (after one warm-up)
               batch:int=4,         # tiles per inference batch
               out:str=None,        # also write the table as CSV here
-              pipeline:bool=False, # instead: the slide pipeline on a generated slide (tiles/s, ratio, memory, disk)
+              pipeline:bool=False, # instead: the slide pipeline on a generated slide
               size:str='8192x6144', # --pipeline: the generated slide, WIDTHxHEIGHT
              ):
-    "Benchmark every method's generator (tiles/s, steps/s, peak memory, FLOPs, MFU), or the slide pipeline"
-    from ihc_nb.methods import METHODS
+    "Benchmark every generator (tiles/s, steps/s, peak memory, FLOPs, MFU), or the slide pipeline"
     if pipeline: return print_pipeline(bench_pipeline(*_slide_size(size)))
-    names = methods.split(',') if methods else None
-    if unknown := [n for n in names or [] if n not in METHODS]:
-        raise ValueError(f'--methods: unknown {", ".join(unknown)}; the methods are {", ".join(METHODS)}')
-    if sizes and not all(s.isdigit() and int(s) > 0 for s in sizes.split(',')):
-        raise ValueError(f'--sizes {sizes}: give tile sizes in pixels, e.g. 256,512')
-    df = bench_table(names, [int(s) for s in sizes.split(',')] if sizes else None, device, compare, repeat, batch)
-    print(f"{df.attrs['device']}, torch {torch.__version__}; peak {df.attrs['peak']}")
-    print(df.round(3).to_string(index=False))
-    if out:
-        from ihc_nb.files import atomic_path
-        with atomic_path(out) as tmp: df.to_csv(tmp, index=False)
+    names, tile_sizes = _bench_args(methods, sizes)
+    _print_table(bench_table(names, tile_sizes, device, compare, repeat, batch), out)
 
 

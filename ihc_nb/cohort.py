@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/cohort.html.md"""
 
 # %% ../nbs/18a_cohort.ipynb #023d9370
 from __future__ import annotations
-import hashlib, json, logging, os, sys, textwrap, time, uuid
+import json, logging, os, sys, textwrap, time, uuid
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -16,17 +16,18 @@ from fastcore.script import call_parse
 from PIL import Image
 
 from .data import DataError
-from .files import atomic_path, save_figure, sha256_file
+from .files import atomic_path, save_figure, save_json
 from .her2 import POSITIVE_OD, dab_od
-from .settings import UserError, user_errors
-from .stainer import Stainer, tile_starts
 from .pyramid import check_output
-from .wsi import _model_key, open_job, open_slide, stain_slide
+from .settings import UserError, user_errors
+from .slidestate import rows_done
+from .stainer import Stainer, tile_starts
+from .wsi import open_job, open_slide, stain_slide
 
 # %% auto #0
-__all__ = ['COLUMNS', 'ManifestError', 'read_manifest', 'model_digest', 'source_id', 'sidecar', 'finished', 'slide_dab',
-           'rows_done', 'slide_readout', 'stain_task', 'local_cluster', 'thumbnail_sheet', 'write_report',
-           'stain_cohort', 'ihc_cohort']
+__all__ = ['COLUMNS', 'ManifestError', 'read_manifest', 'source_id', 'sidecar', 'write_sidecar', 'read_sidecar', 'finished',
+           'slide_dab', 'slide_readout', 'stain_and_read', 'stain_task', 'local_cluster', 'thumbnail_sheet',
+           'write_report', 'check_cohort', 'stain_cohort', 'ihc_cohort']
 
 # %% ../nbs/18a_cohort.ipynb #8ab36282
 class ManifestError(UserError, ValueError):
@@ -37,73 +38,100 @@ def _value(v:str|None, kind:type, where:str):
     if v is None or not str(v).strip(): return None
     try: return kind(v)
     except ValueError:
-        raise ManifestError(f'{where}: {v!r} is not {"a whole number" if kind is int else "a number"}') from None
+        what = 'a whole number' if kind is int else 'a number'
+        raise ManifestError(f'{where}: {v!r} is not {what}') from None
 
-def _row(r:dict, i:int, path:Path, out:Path) -> dict:
-    "Row `i` (from 1) of the manifest `path`: absolute slide and output paths, the level or mpp asked for"
+# %% ../nbs/18a_cohort.ipynb #f6dfc91a
+def _row(r:dict, i:int, # a row of the manifest, its number (from 1)
+         path:Path, out:Path) -> dict: # the manifest, the output folder
+    "Row `i` of the manifest `path`: absolute slide and output paths, the level or mpp asked for"
     where = lambda col: f'{path}: row {i}, column `{col}`'
-    if not r['slide'].strip(): raise ManifestError(f"{where('slide')} is empty: give the slide's path")
+    if not r['slide'].strip():
+        raise ManifestError(f"{where('slide')} is empty: give the slide's path")
     slide = Path(r['slide'].strip()).expanduser()
     output = Path((r.get('output') or '').strip() or slide.stem + '.tif').expanduser()
     return dict(slide=str((path.parent/slide).resolve()), output=str((out/output).resolve()),
-                level=_value(r.get('level'), int, where('level')), mpp=_value(r.get('mpp'), float, where('mpp')))
-
-# %% ../nbs/18a_cohort.ipynb #0b9f2c60
-def read_manifest(path:str|Path, # a CSV: a `slide` column; optional `output`, `level`, `mpp`
-                  out:str|Path|None=None, # the folder relative outputs go to (default: the manifest's)
-                 ) -> pd.DataFrame:
-    "The slides of a manifest: `slide` and `output` as absolute paths, `level` and `mpp` (None: not given)"
-    path = Path(path)
-    if not path.is_file(): raise ManifestError(f'{path} does not exist: give a CSV manifest with a `slide` column')
-    try: df = pd.read_csv(path, dtype=str, keep_default_na=False).rename(columns=str.strip)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise ManifestError(f'{path} is not a readable CSV file ({str(e).strip().splitlines()[0]})') from None
-    if 'slide' not in df: raise ManifestError(f'{path} has no `slide` column (its columns: {", ".join(df.columns)}): '
-                                              f'name the column of slide paths `slide`')
-    if df.empty: raise ManifestError(f'{path} lists no slides')
-    m = pd.DataFrame([_row(r, i + 1, path, Path(out or path.parent)) for i, r in enumerate(df.to_dict('records'))],
-                     dtype=object)
-    dup = m.index[m.output.duplicated(keep=False)]
-    if len(dup): raise ManifestError(f'{path}: rows {", ".join(str(i + 1) for i in dup)} write the same output '
-                                     f'{m.output[dup[0]]}: give them distinct names in an `output` column')
-    return m
+                level=_value(r.get('level'), int, where('level')),
+                mpp=_value(r.get('mpp'), float, where('mpp')))
 
 # %% ../nbs/18a_cohort.ipynb #749c2d37
-def model_digest(model:str|Path) -> str:
-    "The sha256 of a stainer file (as `sha256sum`); of a training run folder: of its `run.json` and last checkpoint"
-    model = Path(model)
-    if model.is_dir():
-        parts = [model_digest(p) for p in (model/'run.json', model/'checkpoints'/'last.pth')]
-        return hashlib.sha256(' '.join(parts).encode()).hexdigest()
-    return sha256_file(model)
+def _read_csv(path:Path) -> pd.DataFrame: # the manifest
+    "The manifest's table (strings, stripped column names), or a `ManifestError` saying why not"
+    if not path.is_file():
+        raise ManifestError(f'{path} does not exist: give a CSV manifest with a `slide` column')
+    try: df = pd.read_csv(path, dtype=str, keep_default_na=False).rename(columns=str.strip)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        why = str(e).strip().splitlines()[0]
+        raise ManifestError(f'{path} is not a readable CSV file ({why})') from None
+    return _check_table(df, path)
 
-def source_id(slide:str|Path) -> dict|None:
-    "What identifies a slide's content cheaply: path, size and modification time (None: it is missing)"
+def _check_table(df:pd.DataFrame, path:Path) -> pd.DataFrame: # the manifest's table, its file
+    "`df`, or a `ManifestError` where it has no `slide` column or no rows"
+    if 'slide' not in df:
+        raise ManifestError(f'{path} has no `slide` column (its columns: {", ".join(df.columns)}): '
+                            f'name the column of slide paths `slide`')
+    if df.empty: raise ManifestError(f'{path} lists no slides')
+    return df
+
+# %% ../nbs/18a_cohort.ipynb #040a3676
+def _check_outputs(m:pd.DataFrame, path:Path) -> pd.DataFrame: # the manifest's slides, its file
+    "`m`, or a `ManifestError` naming the rows that write the same output"
+    dup = m.index[m.output.duplicated(keep=False)]
+    if not len(dup): return m
+    rows = ', '.join(str(i + 1) for i in dup)
+    raise ManifestError(f'{path}: rows {rows} write the same output {m.output[dup[0]]}: '
+                        f'give them distinct names in an `output` column')
+
+# %% ../nbs/18a_cohort.ipynb #46850d6c
+def read_manifest(path:str|Path, # a CSV: a `slide` column; optional `output`, `level`, `mpp`
+                  out:str|Path|None=None, # where relative outputs go (default: the manifest's)
+                 ) -> pd.DataFrame:
+    "The slides of a manifest: `slide` and `output` as absolute paths, `level` and `mpp`"
+    path, out = Path(path), Path(out or Path(path).parent)
+    rows = [_row(r, i + 1, path, out) for i, r in enumerate(_read_csv(path).to_dict('records'))]
+    return _check_outputs(pd.DataFrame(rows, dtype=object), path)
+
+# %% ../nbs/18a_cohort.ipynb #3e22a514
+def source_id(slide:str|Path) -> dict|None: # a slide
+    "What identifies a slide's content cheaply: path, size and modification time (None: missing)"
     p = Path(slide)
-    return dict(path=str(p), size=p.stat().st_size, mtime_ns=p.stat().st_mtime_ns) if p.is_file() else None
+    if not p.is_file(): return None
+    return dict(path=str(p), size=p.stat().st_size, mtime_ns=p.stat().st_mtime_ns)
 
-def sidecar(output:str|Path) -> Path:
+def sidecar(output:str|Path) -> Path: # a stained slide
     "The record `<output>.json` beside a stained slide"
     return Path(output).with_name(Path(output).name + '.json')
 
+# %% ../nbs/18a_cohort.ipynb #c83c6e28
+def write_sidecar(rec:dict, row:dict, # the slide's record, its manifest row
+                  asked:dict) -> dict: # the request
+    "Write the sidecar of `row`'s output: `rec`, the source and the request (`save_json`); `rec`"
+    save_json(dict(rec, source=source_id(row['slide']), asked=asked), sidecar(row['output']))
+    return rec
+
+# %% ../nbs/18a_cohort.ipynb #7eaed31f
+def read_sidecar(output:str|Path) -> dict|None: # a stained slide
+    "The sidecar record of `output` where both are there, else None (also where it cannot be read)"
+    side = sidecar(output)
+    if not (Path(output).is_file() and side.is_file()): return None
+    try: return json.loads(side.read_text())
+    except ValueError: return None
+
 def finished(row:dict, # a manifest row
-             sha:str, # the model's `model_digest`
+             fingerprint:str, # the model's `Stainer.fingerprint`
              asked:dict, # the request: level, mpp, tile, overlap, background, compression, quality
             ) -> dict|None:
-    "The sidecar of `row`'s output where it is complete for this model, source and request; else None"
-    side = sidecar(row['output'])
-    if not (Path(row['output']).is_file() and side.is_file()): return None
-    try: rec = json.loads(side.read_text())
-    except ValueError: return None
-    same = (rec.get('model_sha256'), rec.get('source'), rec.get('asked')) == (sha, source_id(row['slide']), asked)
-    return rec if same else None
+    "The sidecar of `row`'s output if complete for this model, source and request, else None"
+    rec = read_sidecar(row['output']) or {}
+    ours = (fingerprint, source_id(row['slide']), asked)
+    return rec if (rec.get('model_key'), rec.get('source'), rec.get('asked')) == ours else None
 
 # %% ../nbs/18a_cohort.ipynb #df668bda
 def slide_dab(ihc:str|Path, # a virtual IHC slide
               mask:np.ndarray, # the tissue mask of its H&E slide (any size)
               size:int=2048, # the long side of the thumbnail it is measured on
-              threshold:float=POSITIVE_OD) -> dict:
-    "Slide-level DAB readout: mean DAB optical density over the tissue (`dab`), DAB-positive tissue fraction (`pos`)"
+              threshold:float=POSITIVE_OD) -> dict: # the DAB optical density of a positive pixel
+    "DAB readout: the tissue's mean DAB optical density (`dab`), its DAB-positive share (`pos`)"
     thumb = np.asarray(open_slide(ihc).get_thumbnail((size, size)).convert('RGB'))
     d = dab_od(thumb)[np.asarray(Image.fromarray(mask).resize(thumb.shape[1::-1], Image.NEAREST))]
     return dict(dab=round(float(d.mean()), 4), pos=round(float((d > threshold).mean()), 4))
@@ -111,8 +139,9 @@ def slide_dab(ihc:str|Path, # a virtual IHC slide
 # %% ../nbs/18a_cohort.ipynb #aed8af9b
 _LOADED = {}   # the stainer of this worker process, loaded by its first slide
 
-def _stainer(model:str, sha:str, load_kw:dict) -> Stainer:
-    key = (model, sha, json.dumps(load_kw, sort_keys=True))
+def _stainer(model:str, fingerprint:str, load_kw:dict) -> Stainer:
+    "The stainer of `model` loaded with `load_kw`, once per worker process"
+    key = (model, fingerprint, json.dumps(load_kw, sort_keys=True))
     if key not in _LOADED: _LOADED.clear(); _LOADED[key] = Stainer.load(model, **load_kw)
     return _LOADED[key]
 
@@ -121,120 +150,149 @@ def _line(e:BaseException) -> str:
     s = str(e).strip()
     return (s.splitlines()[0] if s else type(e).__name__)[:300]
 
-def rows_done(output:str|Path) -> int:
-    "The tile rows that a killed run of `output` had finished (0: none)"
-    state = Path(output).with_name(f'.{Path(output).name}.partial')/'state.npz'
-    return int(np.load(state)['rows_done']) if state.is_file() else 0
-
-def slide_readout(stainer:Stainer, src:Path, dst:Path, level:int|None=None, mpp:float|None=None) -> dict:
-    "What the report shows of a stained slide: level, size, tissue fraction, tissue tiles, DAB readout"
+# %% ../nbs/18a_cohort.ipynb #c74e30ce
+def slide_readout(stainer:Stainer, src:Path, dst:Path, # the model, the H&E slide, the stained one
+                  level:int|None=None, mpp:float|None=None) -> dict: # as `stain_slide` took them
+    "What the report shows of a stained slide: level, size, tissue share, tissue tiles, DAB readout"
     job, t, o = open_job(stainer, src, level, mpp), stainer.tile, stainer.overlap
-    tiles = sum(job.is_tissue(x, y, t) for y in tile_starts(job.height, t, o) for x in tile_starts(job.width, t, o))
-    return dict(level=job.level, size=f'{job.width}x{job.height}', tissue=round(float(job.mask.mean()), 4),
-                tiles=tiles, **slide_dab(dst, job.mask))
+    ys, xs = tile_starts(job.height, t, o), tile_starts(job.width, t, o)
+    tiles = sum(job.is_tissue(x, y, t) for y in ys for x in xs)
+    return dict(level=job.level, size=f'{job.width}x{job.height}',
+                tissue=round(float(job.mask.mean()), 4), tiles=tiles, **slide_dab(dst, job.mask))
 
-# %% ../nbs/18a_cohort.ipynb #b0a9d768
-def stain_task(model:str, # the stainer file (each worker process loads it once)
-               sha:str, # its `model_digest`, recorded in the sidecar
-               row:dict, # the manifest row: slide, output, level, mpp
-               asked:dict, # the request, recorded in the sidecar
-               load_kw:dict, # passed to `Stainer.load` (tile, overlap, batch_size, device)
-              ) -> dict:
-    "Stain one slide on a worker, resuming a killed attempt's rows; write its sidecar; its record for the report"
-    t0, src, dst = time.time(), Path(row['slide']), Path(row['output'])
-    st, resumed = _stainer(model, sha, load_kw), rows_done(dst)
-    try:
-        stain_slide(st, src, dst, row['level'], row['mpp'], asked['background'], asked['compression'],
-                    asked['quality'], overwrite=True, resume=True, progress=False)
-        rec = slide_readout(st, src, dst, row['level'], row['mpp'])
+def stain_and_read(stainer:Stainer, row:dict, # the model, a manifest row
+                   asked:dict) -> dict: # the request
+    "Stain the slide of `row` (resuming a killed attempt) and read it out (`slide_readout`)"
+    src, dst = Path(row['slide']), Path(row['output'])
+    stain_slide(stainer, src, dst, row['level'], row['mpp'], asked['background'],
+                asked['compression'], asked['quality'], overwrite=True, resume=True, progress=False)
+    readout = slide_readout(stainer, src, dst, row['level'], row['mpp'])
+    return dict(readout, status='stained', reason='')
+
+# %% ../nbs/18a_cohort.ipynb #f7e8447c
+def stain_task(model:str, fingerprint:str, # the stainer file (loaded once per worker), fingerprint
+               row:dict, asked:dict, # the manifest row (slide, output, level, mpp), the request
+               load_kw:dict) -> dict: # passed to `Stainer.load` (tile, overlap, batch_size, device)
+    "Stain a slide on a worker (resuming a killed attempt's rows), write its sidecar; its record"
+    t0, st, resumed = time.time(), _stainer(model, fingerprint, load_kw), rows_done(row['output'])
+    try: rec = stain_and_read(st, row, asked)
     except DataError as e: return dict(status='failed', reason=_line(e), resumed_rows=resumed)
     s = time.time() - t0
-    rec = dict(rec, status='stained', reason='', seconds=round(s, 2), tiles_per_s=round(rec['tiles'] / s, 2),
-               resumed_rows=resumed, model_key=_model_key(st))
-    side = dict(rec, model_sha256=sha, source=source_id(src), asked=asked)
-    with atomic_path(sidecar(dst)) as tmp: tmp.write_text(json.dumps(side, indent=1))
-    return rec
+    rec = dict(rec, seconds=round(s, 2), tiles_per_s=round(rec['tiles'] / s, 2),
+               resumed_rows=resumed, model_key=st.fingerprint())
+    return write_sidecar(rec, row, asked)
 
 # %% ../nbs/18a_cohort.ipynb #04cdb714
-def _pinned_cluster(gpus:list[str]):
+def _pinned_cluster(gpus:list[str]): # GPU ids, as `CUDA_VISIBLE_DEVICES` takes them
     "A local cluster of one single-threaded worker per GPU id of `gpus`, each seeing only its GPU"
     from distributed import Nanny, Scheduler, SpecCluster
     pinned = lambda g: dict(cls=Nanny, options=dict(nthreads=1, env=dict(CUDA_VISIBLE_DEVICES=g),
                                                     silence_logs=logging.WARNING))
     return SpecCluster(workers={i: pinned(g) for i, g in enumerate(gpus)},
-                       scheduler=dict(cls=Scheduler, options=dict(dashboard=False)), silence_logs=logging.WARNING)
+                       scheduler=dict(cls=Scheduler, options=dict(dashboard=False)),
+                       silence_logs=logging.WARNING)
 
+def _visible_gpus(n:int) -> list[str]: # how many
+    "The ids of the first `n` GPUs this process sees (`CUDA_VISIBLE_DEVICES`, else 0 to n - 1)"
+    return os.environ.get('CUDA_VISIBLE_DEVICES', ','.join(map(str, range(n)))).split(',')[:n]
+
+# %% ../nbs/18a_cohort.ipynb #0fe81ac1
 def local_cluster(workers:int=2, # worker processes on CPU
                   device:str|None=None): # 'cpu' keeps to the CPUs even where CUDA is present
-    "A local Dask cluster: one worker per GPU, pinned to it, where CUDA is present; else `workers` CPU processes"
+    "A local Dask cluster: a worker per GPU, pinned to it, with CUDA; else `workers` CPU processes"
     import torch
     from distributed import LocalCluster
     n = torch.cuda.device_count() if device is None or device.startswith('cuda') else 0
-    if not n: return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    if not n:
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                            dashboard_address=None)
     try: from dask_cuda import LocalCUDACluster
-    except ImportError:
-        return _pinned_cluster(os.environ.get('CUDA_VISIBLE_DEVICES', ','.join(map(str, range(n)))).split(',')[:n])
+    except ImportError: return _pinned_cluster(_visible_gpus(n))
     return LocalCUDACluster(threads_per_worker=1, dashboard_address=None)
 
-# %% ../nbs/18a_cohort.ipynb #0fe81ac1
+# %% ../nbs/18a_cohort.ipynb #6870b917
 def _client(stack:ExitStack, scheduler:str|None, workers:int, device:str|None):
-    "A client of the cluster at `scheduler`, or of a local cluster started here (both closed with `stack`)"
+    "A client of the cluster at `scheduler` or of a local one started here (`stack` closes both)"
     from distributed import Client
-    if scheduler is None: return stack.enter_context(Client(stack.enter_context(local_cluster(workers, device))))
+    if scheduler is None:
+        return stack.enter_context(Client(stack.enter_context(local_cluster(workers, device))))
     try: return stack.enter_context(Client(scheduler, timeout='30s'))
     except OSError as e:
-        raise UserError(f'--scheduler {scheduler}: no Dask scheduler answers there ({_line(e)})') from None
+        raise UserError(f'--scheduler {scheduler}: no Dask scheduler answers there ({_line(e)})'
+                        ) from None
 
-def _run(client, model:str, sha:str, rows:list[dict], asked:list[dict], load_kw:dict, retries:int) -> list[dict]:
-    "One `stain_task` per row, on `client`'s cluster; their records, in the order of `rows`"
+# %% ../nbs/18a_cohort.ipynb #5bb8cb12
+def _say(rec:dict, slide:str): # a task's record, its slide
+    "Print a slide's outcome: its status, and its time or why it failed"
+    how = f": {rec['reason']}" if rec['status'] == 'failed' else f" ({rec['seconds']} s)"
+    print(f"{rec['status']} {Path(slide).name}{how}")
+
+def _gather(futs:list, slides:list[str]) -> list[dict]: # the tasks' futures, their slides
+    "The tasks' records, in the order of `futs`, each slide's outcome printed as it comes in"
     from distributed import as_completed
-    futs = [client.submit(stain_task, model, sha, r, a, load_kw, retries=retries, pure=False,
-                          key=f'stain-{Path(r["output"]).name}-{uuid.uuid4().hex[:8]}') for r, a in zip(rows, asked)]
     recs = {}
     for f in as_completed(futs):
         i = futs.index(f)
-        recs[i] = f.result() if f.status == 'finished' else dict(status='failed', reason=_line(f.exception()))
-        print(f"{recs[i]['status']} {Path(rows[i]['slide']).name}" +
-              (f": {recs[i]['reason']}" if recs[i]['status'] == 'failed' else f" ({recs[i]['seconds']} s)"))
-    return [recs[i] for i in range(len(rows))]
+        ok = f.status == 'finished'
+        recs[i] = f.result() if ok else dict(status='failed', reason=_line(f.exception()))
+        _say(recs[i], slides[i])
+    return [recs[i] for i in range(len(futs))]
 
-# %% ../nbs/18a_cohort.ipynb #5bb8cb12
-COLUMNS = ['slide', 'status', 'reason', 'level', 'size', 'tissue', 'tiles', 'seconds', 'tiles_per_s', 'dab', 'pos',
-           'resumed_rows', 'output', 'model_key']
+# %% ../nbs/18a_cohort.ipynb #9816f713
+def _run(client, model:str, fingerprint:str, # the cluster's client, the model (see `stain_task`)
+         rows:list[dict], asked:list[dict], load_kw:dict, retries:int) -> list[dict]:
+    "One `stain_task` per row, on `client`'s cluster; their records, in the order of `rows`"
+    name = lambda r: f'stain-{Path(r["output"]).name}-{uuid.uuid4().hex[:8]}'
+    futs = [client.submit(stain_task, model, fingerprint, r, a, load_kw, retries=retries,
+                          pure=False, key=name(r)) for r, a in zip(rows, asked)]
+    return _gather(futs, [r['slide'] for r in rows])
+
+# %% ../nbs/18a_cohort.ipynb #d3f5c1d9
+COLUMNS = ['slide', 'status', 'reason', 'level', 'size', 'tissue', 'tiles', 'seconds',
+           'tiles_per_s', 'dab', 'pos', 'resumed_rows', 'output', 'model_key']
 
 def _thumb(path:str, size:int) -> np.ndarray|None:
     "A thumbnail of the slide `path`, or None where it cannot be read"
     try: return np.asarray(open_slide(path).get_thumbnail((size, size)).convert('RGB'))
     except Exception: return None   # unreadable: the sheet shows the reason instead
 
+# %% ../nbs/18a_cohort.ipynb #28819371
 def _panel(ax, im:np.ndarray|None, title:str, note:str='', color:str='black'):
+    "Show `im` on `ax` (if any) under `title`, with a `note` in its middle"
     if im is not None: ax.imshow(im)
     ax.set_title(title, fontsize=9)
-    if note: ax.text(0.5, 0.5, note, transform=ax.transAxes, ha='center', va='center', fontsize=8, color=color)
+    if note:
+        ax.text(0.5, 0.5, note, transform=ax.transAxes, ha='center', va='center', fontsize=8,
+                color=color)
 
-# %% ../nbs/18a_cohort.ipynb #5f662456
+def _slide_pair(he, ihc, r, size:int): # the two axes, a row of the report, the thumbnails' size
+    "Report row `r`: its H&E thumbnail on `he`, its virtual IHC (or why it failed) on `ihc`"
+    _panel(he, _thumb(r.slide, size), Path(r.slide).name)
+    if r.status == 'failed':
+        why = str(r.reason).replace(str(r.slide), Path(r.slide).name)
+        return _panel(ihc, None, '', 'failed: ' + textwrap.fill(why, 34), 'firebrick')
+    _panel(ihc, _thumb(r.output, size), f'virtual IHC ({r.status})')
+    he.text(1.02, -0.04, f'DAB OD {r.dab:.3f} · DAB-positive tissue {r.pos:.1%}',
+            transform=he.transAxes, ha='center', va='top', fontsize=9)
+
+# %% ../nbs/18a_cohort.ipynb #7590a240
 def thumbnail_sheet(report:pd.DataFrame, # the table of `cohort.csv`
                     size:int=256, # thumbnail long side, px
                     per_row:int=3): # slides per row of the sheet
-    "A figure of each slide's H&E thumbnail beside its virtual IHC, the DAB readout below; a failed one, its reason"
+    "Each slide's H&E thumbnail beside its virtual IHC, the DAB readout below (failed: the reason)"
     import matplotlib.pyplot as plt
     k, n = min(per_row, len(report)), -(-len(report) // min(per_row, len(report)))
     fig, axs = plt.subplots(n, 2 * k, figsize=(4.4 * k, 2.6 * n), squeeze=False,
                             gridspec_kw=dict(wspace=0.04, hspace=0.35))
     for ax in axs.flat: ax.axis('off')
     for i, r in enumerate(report.itertuples()):
-        he, ihc = axs.flat[2 * i], axs.flat[2 * i + 1]
-        _panel(he, _thumb(r.slide, size), Path(r.slide).name)
-        if r.status == 'failed':
-            why = str(r.reason).replace(str(r.slide), Path(r.slide).name)
-            _panel(ihc, None, '', 'failed: ' + textwrap.fill(why, 34), 'firebrick'); continue
-        _panel(ihc, _thumb(r.output, size), f'virtual IHC ({r.status})')
-        he.text(1.02, -0.04, f'DAB OD {r.dab:.3f} · DAB-positive tissue {r.pos:.1%}', transform=he.transAxes,
-                ha='center', va='top', fontsize=9)
+        _slide_pair(axs.flat[2 * i], axs.flat[2 * i + 1], r, size)
     return fig
 
-def write_report(records:list[dict], out:str|Path) -> pd.DataFrame:
-    "Write `cohort.csv` (a row per slide) and `cohort.png` (`thumbnail_sheet`) into `out`; the table"
+# %% ../nbs/18a_cohort.ipynb #6f5e693a
+def write_report(records:list[dict], # a record per slide
+                 out:str|Path) -> pd.DataFrame: # the output folder
+    "Write `cohort.csv` (a row per slide), `cohort.png` (`thumbnail_sheet`) into `out`; the table"
     df = pd.DataFrame(records).reindex(columns=COLUMNS)
     df['reason'] = df.reason.fillna('')
     df[['level', 'tiles', 'resumed_rows']] = df[['level', 'tiles', 'resumed_rows']].astype('Int64')
@@ -243,72 +301,85 @@ def write_report(records:list[dict], out:str|Path) -> pd.DataFrame:
     return df
 
 # %% ../nbs/18a_cohort.ipynb #350d558a
-def _plan(row:dict, sha:str, asked:dict, overwrite:bool) -> dict|None:
+def check_cohort(manifest:str|Path, model:str|Path, out:Path, # as `stain_cohort` takes them
+                 compression:str, quality:int, background:str):
+    "Refuse, naming the option, a cohort `stain_cohort` cannot stain, before any cluster starts"
+    if (out/'cohort.csv').resolve() == Path(manifest).resolve():
+        raise ManifestError(f'{manifest}: the report {out/"cohort.csv"} would replace it: '
+                            f'choose another output folder')
+    check_output(compression, quality, background)
+    if not Path(model).exists():
+        raise UserError(f'--model {model} does not exist: give a stainer file or a run folder')
+
+# %% ../nbs/18a_cohort.ipynb #5cad7a76
+def _plan(row:dict, fingerprint:str, asked:dict, overwrite:bool) -> dict|None:
     "The record of a slide not to stain (complete before, or its output in the way); None: stain it"
     if overwrite: return None
-    if (rec := finished(row, sha, asked)) is not None: return dict(rec, status='skipped', reason='')
+    if (rec := finished(row, fingerprint, asked)) is not None:
+        return dict(rec, status='skipped', reason='')
     if Path(row['output']).exists() and not sidecar(row['output']).exists():
-        return dict(status='failed', reason=f"{row['output']} exists and is not a finished ihc-cohort output: "
-                                            f"choose another output or pass --overwrite")
+        why = 'is not a finished ihc-cohort output: choose another output or pass --overwrite'
+        return dict(status='failed', reason=f"{row['output']} exists and {why}")
 
-# %% ../nbs/18a_cohort.ipynb #4981abe0
+# %% ../nbs/18a_cohort.ipynb #2064610b
 def stain_cohort(manifest:str|Path, # the CSV of slides (`read_manifest`)
                  model:str|Path, # a stainer file (Stainer.save) or a training run folder
-                 out:str|Path, # the folder of the stained slides (relative outputs) and of the report
+                 out:str|Path, # the folder of the report and of relative outputs
                  workers:int=2, # local worker processes on CPU (where CUDA is present: one per GPU)
-                 scheduler:str|None=None, # an existing cluster's scheduler, 'tcp://host:port' (default: a local one)
+                 scheduler:str|None=None, # a cluster's scheduler, 'tcp://host:port' (None: local)
                  retries:int=2, # retries of a slide task that raised
                  overwrite:bool=False, # stain again the slides whose output is complete
-                 tile:int|None=None, overlap:int|None=None, batch_size:int=8, device:str|None=None, # see `Stainer`
+                 tile:int|None=None, overlap:int|None=None, # see `Stainer`
+                 batch_size:int=8, device:str|None=None,
                  background:str='copy', compression:str='jpeg', quality:int=95, # see `stain_slide`
                 ) -> pd.DataFrame:
-    "Stain every slide of `manifest` on a Dask cluster, a task per slide, skipping those done; the report's table"
+    "Stain the slides of `manifest` on a Dask cluster, a task each, skipping those done; the report"
     out, rows = Path(out), read_manifest(manifest, out).to_dict('records')
-    if (out/'cohort.csv').resolve() == Path(manifest).resolve():
-        raise ManifestError(f'{manifest}: the report {out/"cohort.csv"} would replace it: choose another output folder')
-    check_output(compression, quality, background)
-    if not Path(model).exists(): raise UserError(f'--model {model} does not exist: give a stainer file or a run folder')
+    check_cohort(manifest, model, out, compression, quality, background)
     load_kw = dict(tile=tile, overlap=overlap, batch_size=batch_size, device=device)
-    st = Stainer.load(model, **dict(load_kw, device='cpu'))   # a bad model stops here, before any cluster starts
-    opts = dict(tile=st.tile, overlap=st.overlap, background=background, compression=compression, quality=quality)
-    sha, asked = model_digest(model), [dict(level=r['level'], mpp=r['mpp'], **opts) for r in rows]
-    recs = [_plan(r, sha, a, overwrite) for r, a in zip(rows, asked)]
+    st = Stainer.load(model, **dict(load_kw, device='cpu'))   # a bad model stops here
+    opts = dict(tile=st.tile, overlap=st.overlap, background=background, compression=compression,
+                quality=quality)
+    fp, asked = st.fingerprint(), [dict(level=r['level'], mpp=r['mpp'], **opts) for r in rows]
+    recs = [_plan(r, fp, a, overwrite) for r, a in zip(rows, asked)]
     if todo := [i for i, r in enumerate(recs) if r is None]:
         with ExitStack() as stack:
-            done = _run(_client(stack, scheduler, workers, device), str(Path(model).resolve()), sha,
+            done = _run(_client(stack, scheduler, workers, device), str(Path(model).resolve()), fp,
                         [rows[i] for i in todo], [asked[i] for i in todo], load_kw, retries)
         for i, rec in zip(todo, done): recs[i] = rec
-    df = write_report([dict(rec, slide=r['slide'], output=r['output']) for r, rec in zip(rows, recs)], out)
-    n = df.status.value_counts()
-    print(f'skipped {n.get("skipped", 0)}, stained {n.get("stained", 0)}, failed {n.get("failed", 0)} '
-          f'of {len(df)} slides; the report: {out/"cohort.csv"}, {out/"cohort.png"}')
+    recs = [dict(rec, slide=r['slide'], output=r['output']) for r, rec in zip(rows, recs)]
+    df = write_report(recs, out)
+    n = {k: (df.status == k).sum() for k in ('skipped', 'stained', 'failed')}
+    print(f'skipped {n["skipped"]}, stained {n["stained"]}, failed {n["failed"]} of {len(df)} '
+          f'slides; the report: {out/"cohort.csv"}, {out/"cohort.png"}')
     return df
 
 # %% ../nbs/18a_cohort.ipynb #076f3dbe
 @call_parse
 @user_errors
-def ihc_cohort(manifest:str,            # a CSV of slides: a `slide` column; optional `output`, `level`, `mpp`
-               model:str=None,          # (required) a stainer file (Stainer.save) or a training run folder
+def ihc_cohort(manifest:str,            # a CSV of slides: a `slide` column (output, level, mpp)
+               model:str=None,          # (required) a stainer file (Stainer.save) or a run folder
                out:str=None,            # (required) the folder of the stained slides and the report
-               workers:int=2,           # local worker processes on CPU (where CUDA is present: one per GPU)
-               scheduler:str=None,      # an existing Dask cluster's scheduler, tcp://host:port (e.g. a SLURMCluster's)
+               workers:int=2,           # local worker processes on CPU (with CUDA: one per GPU)
+               scheduler:str=None,      # a Dask cluster's scheduler, tcp://host:port (e.g. Slurm's)
                retries:int=2,           # retries of a slide task that raised
                tile:int=None,           # tile size (default: the size the model was trained at)
                overlap:int=None,        # tile overlap, feathered (default: tile / 8)
                batch_size:int=8,        # tiles per batch
-               device:str=None,         # cuda or cpu (default: cuda where present, each worker its own GPU)
+               device:str=None,         # cuda or cpu (default: cuda if present, a GPU per worker)
                background:str='copy',   # slide glass: copy it or make it white
                compression:str='jpeg',  # jpeg or deflate (lossless)
                quality:int=95,          # JPEG quality (90-100)
                overwrite:bool=False,    # stain again the slides whose output is complete
               ):
-    "Stain a cohort of whole slides with a trained ihc_nb model on a Dask cluster, one task per slide"
+    "Stain a cohort of whole slides with a trained ihc_nb model on a Dask cluster, a task per slide"
     if model is None or out is None:
-        print('error: --model and --out are required: a stainer file (or run folder), and the output folder',
-              file=sys.stderr)
+        print('error: --model and --out are required: a stainer file (or run folder), and the '
+              'output folder', file=sys.stderr)
         sys.exit(2)
-    df = stain_cohort(manifest, model, out, workers, scheduler, retries, overwrite, tile, overlap, batch_size, device,
-                      background, compression, quality)
+    df = stain_cohort(manifest, model, out, workers, scheduler, retries, overwrite, tile, overlap,
+                      batch_size, device, background, compression, quality)
     failed = df[df.status == 'failed']
-    if len(failed): raise UserError(f'{len(failed)} of {len(df)} slides failed (see {Path(out)/"cohort.csv"}), '
-                                    f'{Path(failed.slide.iloc[0]).name}: {failed.reason.iloc[0]}')
+    if len(failed):
+        raise UserError(f'{len(failed)} of {len(df)} slides failed (see {Path(out)/"cohort.csv"}), '
+                        f'{Path(failed.slide.iloc[0]).name}: {failed.reason.iloc[0]}')

@@ -6,142 +6,189 @@ Docs: https://ihc-nb.github.io/ihc_nb/pyramid.html.md"""
 
 # %% ../nbs/17a_pyramid.ipynb #49394ae0
 from __future__ import annotations
-import os, tempfile
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+from fastcore.basics import patch
 
 from .files import atomic_path
 
-
 # %% auto #0
-__all__ = ['check_output', 'halve', 'tile_codec', 'pyramid_shapes', 'PyramidParts', 'write_parts', 'write_pyramid']
+__all__ = ['check_output', 'mean2x2', 'halve', 'tile_codec', 'pyramid_shapes', 'PyramidParts', 'write_parts', 'encode_array',
+           'write_pyramid']
 
 # %% ../nbs/17a_pyramid.ipynb #1f7b767e
 def check_output(compression:str='jpeg', # 'jpeg' or 'deflate'
                  quality:int=95, # JPEG quality, 90-100
                  background:str='copy', # the glass: 'copy' or 'white'
                 ):
-    "Refuse (`ValueError`, naming the option) an output setting `ihc-stain` cannot write, before any work"
-    if compression not in ('jpeg', 'deflate'): raise ValueError(f"--compression {compression}: use jpeg or deflate")
-    if compression == 'jpeg' and not 90 <= quality <= 100: raise ValueError(f'--quality {quality}: use 90 to 100')
-    if background not in ('copy', 'white'): raise ValueError(f'--background {background}: use copy or white')
+    "Refuse (`ValueError`, naming the option) an output setting `ihc-stain` cannot write"
+    if compression not in ('jpeg', 'deflate'):
+        raise ValueError(f"--compression {compression}: use jpeg or deflate")
+    if compression == 'jpeg' and not 90 <= quality <= 100:
+        raise ValueError(f'--quality {quality}: use 90 to 100')
+    if background not in ('copy', 'white'):
+        raise ValueError(f'--background {background}: use copy or white')
 
 # %% ../nbs/17a_pyramid.ipynb #aa6593fc
-def halve(a:np.ndarray, out:np.ndarray|None=None, rows:int=1024) -> np.ndarray:
-    "2x2 mean of an (H, W, 3) uint8 array (odd edges: the last row/column repeated), `rows` rows at a time, into `out`"
+def mean2x2(c:np.ndarray) -> np.ndarray: # rows (n, w, 3) of an image, as uint16
+    "Rounded 2x2 means of the rows `c` as uint8, an odd last row or column paired with itself"
+    if c.shape[0] % 2: c = np.concatenate([c, c[-1:]])
+    if c.shape[1] % 2: c = np.concatenate([c, c[:, -1:]], 1)
+    total = c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]
+    return ((total + 2) // 4).astype(np.uint8)
+
+def halve(a:np.ndarray, # an (H, W, 3) uint8 image
+          out:np.ndarray|None=None, # where to write the result (default: a new array)
+          rows:int=1024) -> np.ndarray: # rows of `a` read at a time
+    "2x2 mean of `a` (odd edges: the last row/column repeated), `rows` rows at a time, into `out`"
     h, w = a.shape[:2]
     out = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.uint8) if out is None else out
-    for y in range(0, h, 2 * (rows // 2)):
-        c = a[y:y + 2 * (rows // 2)].astype(np.uint16)
-        if c.shape[0] % 2: c = np.concatenate([c, c[-1:]])
-        if w % 2: c = np.concatenate([c, c[:, -1:]], 1)
-        mean = (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2] + 2) // 4
-        out[y // 2:y // 2 + c.shape[0] // 2] = mean.astype(np.uint8)
+    step = 2 * (rows // 2)
+    for y in range(0, h, step):
+        m = mean2x2(a[y:y + step].astype(np.uint16))
+        out[y // 2:y // 2 + len(m)] = m
     return out
 
 
+
 # %% ../nbs/17a_pyramid.ipynb #344bac19
-def tile_codec(compression:str='jpeg', quality:int=95) -> tuple:
-    "The tile encoder tifffile uses for a pyramid page, and the `TiffWriter.write` arguments for its bytes"
+def tile_codec(compression:str='jpeg', # 'jpeg' or 'deflate'
+               quality:int=95) -> tuple: # JPEG quality, 90-100
+    "The tile encoder tifffile uses for a page and the `TiffWriter.write` arguments of its bytes"
     from tifffile import COMPRESSION, TIFF
     check_output(compression, quality)
-    if compression == 'deflate': return TIFF.COMPRESSORS[COMPRESSION.ADOBE_DEFLATE], dict(compression='zlib')
-    jpeg = dict(level=quality, subsampling=(1, 1), colorspace='RGB', outcolorspace='YCBCR')   # 4:4:4
+    if compression == 'deflate':
+        return TIFF.COMPRESSORS[COMPRESSION.ADOBE_DEFLATE], dict(compression='zlib')
+    jpeg = dict(level=quality, subsampling=(1, 1), colorspace='RGB', outcolorspace='YCBCR')  # 4:4:4
     return (partial(TIFF.COMPRESSORS[COMPRESSION.JPEG], **jpeg),
             dict(compression='jpeg', compressionargs=dict(level=quality), subsampling=(1, 1)))
 
 
-# %% ../nbs/17a_pyramid.ipynb #fac148b8
-def pyramid_shapes(height:int, width:int, tile:int=256) -> list[tuple[int, int]]:
-    "(height, width) of each level: 2x smaller each (odd sizes rounded up), down to one that fits in a tile"
+
+# %% ../nbs/17a_pyramid.ipynb #3d12c1e7
+def pyramid_shapes(height:int, width:int, # level 0's size, px
+                   tile:int=256) -> list[tuple[int, int]]:
+    "(height, width) of each level, 2x smaller each (odd sizes rounded up), down to one in a tile"
     shapes = [(height, width)]
     while max(shapes[-1]) > tile: shapes.append(tuple((s + 1) // 2 for s in shapes[-1]))
     return shapes
 
 
-# %% ../nbs/17a_pyramid.ipynb #c542c65c
-_empty = lambda w: np.zeros((0, w, 3), np.uint8)
-
-class PyramidParts:
-    "A pyramid encoded as its level-0 rows stream in: every level's tiles go, encoded, to `work/level<k>.bin`"
-    def __init__(self, work:Path, height:int, width:int, tile:int=256, compression:str='jpeg', quality:int=95,
-                 pool:ThreadPoolExecutor|None=None):
-        self.work, self.tile, self.shapes, self.pool = Path(work), tile, pyramid_shapes(height, width, tile), pool
-        self.encode, self.tiff = tile_codec(compression, quality)
-        self.pending = [_empty(w) for _, w in self.shapes]   # rows short of a whole tile row
-        self.odd = [_empty(w) for _, w in self.shapes]       # a row waiting for its pair, to be halved below
-        self.sizes = [[] for _ in self.shapes]               # each encoded tile's bytes, in order
-
-    def _encode(self, k:int, rows:np.ndarray):
-        t, (n, w) = self.tile, rows.shape[:2]
-        rows = np.pad(rows, ((0, t - n), (0, -w % t), (0, 0)), constant_values=255)   # edges: white, as tifffile
-        tiles = [np.ascontiguousarray(rows[:, x:x + t]) for x in range(0, rows.shape[1], t)]
-        data = list(self.pool.map(self.encode, tiles) if self.pool else map(self.encode, tiles))
-        with open(self.work/f'level{k}.bin', 'ab') as f: f.write(b''.join(data))
-        self.sizes[k] += [len(d) for d in data]
-
-    def push(self, rows:np.ndarray, k:int=0):
-        "Add the next rows (n, width, 3) uint8 of level `k`: whole tile rows are encoded, row pairs halved below"
-        buf, t = np.concatenate([self.pending[k], rows]), self.tile
-        for y in range(0, len(buf) - t + 1, t): self._encode(k, buf[y:y + t])
-        self.pending[k] = buf[len(buf) // t * t:]
-        if k + 1 == len(self.shapes): return
-        pair = np.concatenate([self.odd[k], rows])
-        if even := len(pair) // 2 * 2: self.push(halve(pair[:even]), k + 1)
-        self.odd[k] = pair[even:]
-
-    def finish(self):
-        "Encode what is left after the last row: a lone last row is halved with itself, a short tile row padded"
-        for k in range(len(self.shapes)):
-            if len(self.odd[k]) and k + 1 < len(self.shapes): self.push(halve(self.odd[k]), k + 1)
-            if len(self.pending[k]): self._encode(k, self.pending[k])
-            self.odd[k], self.pending[k] = _empty(self.shapes[k][1]), _empty(self.shapes[k][1])
-
-    def state(self) -> dict:
-        "What a resumed run needs, as arrays: each level's waiting rows and its tiles' sizes"
-        return {f'{n}{k}': v for k in range(len(self.shapes)) for n, v in
-                (('pending', self.pending[k]), ('odd', self.odd[k]), ('sizes', np.array(self.sizes[k], np.int64)))}
-
-    def restore(self, s:dict):
-        "Continue from `state()`: bytes written after it (a run killed before it saved) are cut off"
-        for k in range(len(self.shapes)):
-            self.pending[k], self.odd[k], self.sizes[k] = s[f'pending{k}'], s[f'odd{k}'], list(s[f'sizes{k}'])
-            with open(self.work/f'level{k}.bin', 'ab') as f: f.truncate(sum(self.sizes[k]))
-
-    def tiles(self, k:int):
-        "The encoded tiles of level `k`, in order"
-        with open(self.work/f'level{k}.bin', 'rb') as f:
-            for n in self.sizes[k]: yield f.read(n)
-
 
 # %% ../nbs/17a_pyramid.ipynb #bb72748f
-def write_parts(parts:PyramidParts, path:str|Path, mpp:float|None=None, description:str='') -> Path:
-    "Write the `finish`ed levels of `parts` as a tiled pyramidal BigTIFF `path`, atomically; `mpp`: level 0's"
+def _empty(w:int) -> np.ndarray: return np.zeros((0, w, 3), np.uint8)
+
+class PyramidParts:
+    "A pyramid encoded as its level-0 rows stream in: level `k`'s encoded tiles in `level<k>.bin`"
+    def __init__(self, work:Path, # the folder of the encoded levels
+                 height:int, width:int, # level 0's size, px
+                 tile:int=256, compression:str='jpeg', quality:int=95, # as `tile_codec` takes them
+                 pool:ThreadPoolExecutor|None=None): # threads encoding a tile row (None: here)
+        self.work, self.tile, self.shapes = Path(work), tile, pyramid_shapes(height, width, tile)
+        self.pool, (self.encode, self.tiff) = pool, tile_codec(compression, quality)
+        self.pending = [_empty(w) for _, w in self.shapes]   # rows short of a whole tile row
+        self.odd = [_empty(w) for _, w in self.shapes]       # a row waiting for its pair, to halve
+        self.sizes = [[] for _ in self.shapes]               # each encoded tile's bytes, in order
+
+# %% ../nbs/17a_pyramid.ipynb #ef081b42
+@patch
+def _encode(self:PyramidParts, k:int, # the level
+            rows:np.ndarray): # a tile row of it (at most `tile` rows)
+    "Encode the tile row `rows` of level `k` (edges padded white, as tifffile) into `level<k>.bin`"
+    t, (n, w) = self.tile, rows.shape[:2]
+    rows = np.pad(rows, ((0, t - n), (0, -w % t), (0, 0)), constant_values=255)
+    tiles = [np.ascontiguousarray(rows[:, x:x + t]) for x in range(0, rows.shape[1], t)]
+    data = list(self.pool.map(self.encode, tiles) if self.pool else map(self.encode, tiles))
+    with open(self.work/f'level{k}.bin', 'ab') as f: f.write(b''.join(data))
+    self.sizes[k] += [len(b) for b in data]
+
+# %% ../nbs/17a_pyramid.ipynb #62305a8a
+@patch
+def push(self:PyramidParts, rows:np.ndarray, # the next rows (n, width, 3) uint8 of level `k`
+         k:int=0): # the level
+    "Add `rows` to level `k`: whole tile rows are encoded, row pairs halved into level `k + 1`"
+    buf, t = np.concatenate([self.pending[k], rows]), self.tile
+    for y in range(0, len(buf) - t + 1, t): self._encode(k, buf[y:y + t])
+    self.pending[k] = buf[len(buf) // t * t:]
+    if k + 1 == len(self.shapes): return
+    pair = np.concatenate([self.odd[k], rows])
+    if even := len(pair) // 2 * 2: self.push(halve(pair[:even]), k + 1)
+    self.odd[k] = pair[even:]
+
+# %% ../nbs/17a_pyramid.ipynb #ecd1f69e
+@patch
+def finish(self:PyramidParts):
+    "Encode what is left after the last row: a lone row halved with itself, a short tile row padded"
+    for k in range(len(self.shapes)):
+        if len(self.odd[k]) and k + 1 < len(self.shapes): self.push(halve(self.odd[k]), k + 1)
+        if len(self.pending[k]): self._encode(k, self.pending[k])
+        self.odd[k], self.pending[k] = _empty(self.shapes[k][1]), _empty(self.shapes[k][1])
+
+# %% ../nbs/17a_pyramid.ipynb #c44f1c8e
+@patch
+def state(self:PyramidParts) -> dict:
+    "What a resumed run needs, as arrays: each level's waiting rows and its tiles' sizes"
+    each = lambda k: (('pending', self.pending[k]), ('odd', self.odd[k]),
+                      ('sizes', np.array(self.sizes[k], np.int64)))
+    return {f'{n}{k}': v for k in range(len(self.shapes)) for n, v in each(k)}
+
+@patch
+def restore(self:PyramidParts, s:dict): # a `state()`
+    "Continue from `state()`: bytes written after it (a run killed before it saved) are cut off"
+    for k in range(len(self.shapes)):
+        self.pending[k], self.odd[k] = s[f'pending{k}'], s[f'odd{k}']
+        self.sizes[k] = list(s[f'sizes{k}'])
+        with open(self.work/f'level{k}.bin', 'ab') as f: f.truncate(sum(self.sizes[k]))
+
+# %% ../nbs/17a_pyramid.ipynb #add2e16e
+@patch
+def tiles(self:PyramidParts, k:int): # the level
+    "The encoded tiles of level `k`, in order"
+    with open(self.work/f'level{k}.bin', 'rb') as f:
+        for n in self.sizes[k]: yield f.read(n)
+
+# %% ../nbs/17a_pyramid.ipynb #a16bdf32
+def write_parts(parts:PyramidParts, # the levels, `finish`ed
+                path:str|Path, # the BigTIFF to write
+                mpp:float|None=None, # level 0's pixel size, microns
+                description:str='') -> Path: # level 0's ImageDescription
+    "Write the `finish`ed levels of `parts` as a tiled pyramidal BigTIFF `path`, atomically"
     import tifffile
-    t = parts.tile
+    t, cm = parts.tile, 'CENTIMETER'
+    res = lambda k: dict(resolution=(1e4 / (mpp * 2**k),) * 2, resolutionunit=cm) if mpp else {}
     with atomic_path(path) as tmp, tifffile.TiffWriter(tmp, bigtiff=True) as tw:
         for k, (h, w) in enumerate(parts.shapes):
-            res = dict(resolution=(1e4 / (mpp * 2**k),) * 2, resolutionunit='CENTIMETER') if mpp else {}
-            tw.write(parts.tiles(k), shape=(h, w, 3), dtype=np.uint8, tile=(t, t), photometric='rgb',
-                     subfiletype=0 if k == 0 else 1, description=description if k == 0 else None, **res, **parts.tiff)
+            tw.write(parts.tiles(k), shape=(h, w, 3), dtype=np.uint8, tile=(t, t),
+                     photometric='rgb', subfiletype=int(k > 0),
+                     description=None if k else description, **res(k), **parts.tiff)
     return Path(path)
 
 
+
 # %% ../nbs/17a_pyramid.ipynb #f283a606
+def encode_array(level0:np.ndarray, # the full-resolution image (H, W, 3) uint8, may be a memmap
+                 work:Path, pool:ThreadPoolExecutor, # the parts' folder, the threads encoding them
+                 **kwargs) -> PyramidParts: # tile, compression, quality (see `PyramidParts`)
+    "The pyramid of the array `level0`, encoded into `work`, 1024 rows at a time"
+    parts = PyramidParts(work, *level0.shape[:2], pool=pool, **kwargs)
+    for y in range(0, len(level0), 1024): parts.push(np.asarray(level0[y:y + 1024]))
+    parts.finish()
+    return parts
+
 def write_pyramid(path:str|Path, # the .tif to write
                   level0:np.ndarray, # the full-resolution image (H, W, 3) uint8, may be a memmap
-                  mpp:float|None=None, # microns per pixel of `level0`, written in the resolution tags
-                  tile:int=256, compression:str='jpeg', # 'jpeg' or 'deflate' (lossless)
-                  quality:int=95, # JPEG quality, 90-100
-                  description:str='') -> Path:
-    "Write `level0` (H, W, 3) uint8 and its 2x downsamplings as a tiled pyramidal BigTIFF, atomically"
+                  mpp:float|None=None, # microns per pixel of `level0`, for the resolution tags
+                  tile:int=256, compression:str='jpeg', quality:int=95, # see `tile_codec`
+                  description:str='') -> Path: # level 0's ImageDescription
+    "Write `level0` and its 2x downsamplings as a tiled pyramidal BigTIFF, atomically"
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix='.parts.', dir=Path(path).parent) as work, ThreadPoolExecutor() as pool:
-        parts = PyramidParts(work, *level0.shape[:2], tile, compression, quality, pool)
-        for y in range(0, len(level0), 1024): parts.push(np.asarray(level0[y:y + 1024]))
-        parts.finish()
-        return write_parts(parts, path, mpp, description)
+    kw = dict(tile=tile, compression=compression, quality=quality)
+    with tempfile.TemporaryDirectory(prefix='.parts.', dir=Path(path).parent) as work, \
+         ThreadPoolExecutor() as pool:
+        return write_parts(encode_array(level0, work, pool, **kw), path, mpp, description)
+
 

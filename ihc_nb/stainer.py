@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/stainer.html.md"""
 
 # %% ../nbs/17_stainer.ipynb #12ab8bed
 from __future__ import annotations
-import json, shutil
+import hashlib, json, shutil
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,29 +14,36 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from PIL import Image
 
 import ihc_nb
 from .data import DataError, find_pairs, read_pair
-from .files import atomic_path, save_png
+from .files import atomic_path, jsonable, save_png
 
 # %% auto #0
-__all__ = ['FORMAT', 'tile_starts', 'ramp', 'RowBlender', 'seam_error', 'Stainer', 'StainedSplit', 'stain_split']
+__all__ = ['FORMAT', 'tile_starts', 'ramp', 'RowBlender', 'border_steps', 'seam_error', 'check_tiling', 'Stainer',
+           'read_stainer_file', 'generator', 'pad_to', 'StainedSplit', 'split_files', 'split_pairs', 'split_dirs',
+           'stain_pair', 'stain_split']
 
 # %% ../nbs/17_stainer.ipynb #29cbaa25
-def tile_starts(n:int, tile:int, overlap:int) -> list[int]:
-    ("Origins of the tiles covering `n` px with tiles of `tile` px overlapping by `overlap` "
-     "(the last flush with the end)")
+def tile_starts(n:int, # the length to cover, px
+                tile:int, # the tile size, px
+                overlap:int, # how far neighbouring tiles overlap, px (at most tile / 2)
+               ) -> list[int]:
+    "Origins of `tile` px tiles, overlapping by `overlap`, that cover `n` px (the last at the end)"
     if n <= tile: return [0]
-    if not 0 <= overlap <= tile // 2: raise ValueError(f'overlap must be between 0 and tile/2 ({tile // 2}), '
-                                                       f'not {overlap}')
-    step = tile - overlap
-    starts = list(range(0, n - tile, step))
-    return starts + [n - tile]
+    if not 0 <= overlap <= tile // 2:
+        raise ValueError(f'overlap must be between 0 and tile/2 ({tile // 2}), not {overlap}')
+    return list(range(0, n - tile, tile - overlap)) + [n - tile]
 
-def ramp(tile:int, overlap:int, first:bool, last:bool) -> np.ndarray:
-    ("1-d blending weights of a tile: rising over `overlap` px at an inner start, falling at an inner end, "
-     "1 at image borders")
+# %% ../nbs/17_stainer.ipynb #49c1aad1
+def ramp(tile:int, # the tile size, px
+         overlap:int, # the overlap, px: the length of the ramps
+         first:bool, # the tile starts at the image's border (no rising ramp)
+         last:bool, # the tile ends at the image's border (no falling ramp)
+        ) -> np.ndarray:
+    "A tile's 1-d weights: rising over `overlap` px at an inner start, falling at an inner end"
     w = np.ones(tile, np.float32)
     if overlap:
         up = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
@@ -44,84 +51,117 @@ def ramp(tile:int, overlap:int, first:bool, last:bool) -> np.ndarray:
         if not last: w[-overlap:] = np.minimum(w[-overlap:], up[::-1])
     return w
 
-# %% ../nbs/17_stainer.ipynb #49c1aad1
+# %% ../nbs/17_stainer.ipynb #655466c7
 class RowBlender:
-    ("Feathered blending of overlapping tiles, finished row by row: `add` tiles of a tile row, "
-     "then `done` yields final rows")
-    def __init__(self, height:int, width:int, tile:int, overlap:int, channels:int=3):
+    "Feathered blending of overlapping tiles by rows: `add` a tile row's tiles, `done` gives rows"
+    def __init__(self, height:int, width:int, # the image's size, px
+                 tile:int, # the tile size, px
+                 overlap:int, # the tiles' overlap, px
+                 channels:int=3):
         self.h, self.w, self.tile, self.overlap, self.c = height, width, tile, overlap, channels
         self.ys, self.xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
-        self.wx = {x: ramp(min(tile, width), overlap, i == 0, i == len(self.xs) - 1) for i, x in enumerate(self.xs)}
-        self.top, self.num, self.den = (0, np.zeros((0, width, channels), np.float32),
-                                        np.zeros((0, width, 1), np.float32))
+        edge = lambda i: (i == 0, i == len(self.xs) - 1)
+        self.wx = {x: ramp(min(tile, width), overlap, *edge(i)) for i, x in enumerate(self.xs)}
+        self.top = 0   # the first image row not handed back yet
+        self.num = np.zeros((0, width, channels), np.float32)   # the weighted sums of rows `top`...
+        self.den = np.zeros((0, width, 1), np.float32)          # ...and their weights
 
-    def start_row(self, r:int):
-        "Begin tile row `r`: grow the accumulators to cover it"
-        y0, y1 = self.ys[r], min(self.ys[r] + self.tile, self.h)
-        grow = y1 - (self.top + len(self.num))
-        if grow > 0:
-            self.num = np.concatenate([self.num, np.zeros((grow, self.w, self.c), np.float32)])
-            self.den = np.concatenate([self.den, np.zeros((grow, self.w, 1), np.float32)])
-        self.row, self.wy = r, ramp(y1 - y0, self.overlap, r == 0, r == len(self.ys) - 1)
+# %% ../nbs/17_stainer.ipynb #1d924b6a
+@patch
+def start_row(self:RowBlender, r:int): # the tile row
+    "Begin tile row `r`: grow the accumulators to cover it"
+    y0, y1 = self.ys[r], min(self.ys[r] + self.tile, self.h)
+    grow = y1 - (self.top + len(self.num))
+    if grow > 0:
+        self.num = np.concatenate([self.num, np.zeros((grow, self.w, self.c), np.float32)])
+        self.den = np.concatenate([self.den, np.zeros((grow, self.w, 1), np.float32)])
+    self.row, self.wy = r, ramp(y1 - y0, self.overlap, r == 0, r == len(self.ys) - 1)
 
-    def add(self, out:np.ndarray, x:int):
-        "Add the output (th, tw, C) of the tile at column origin `x` of the current tile row"
-        y0 = self.ys[self.row] - self.top
-        th, tw = out.shape[:2]
-        wgt = self.wy[:th, None, None] * self.wx[x][None, :tw, None]
-        self.num[y0:y0 + th, x:x + tw] += out * wgt
-        self.den[y0:y0 + th, x:x + tw] += wgt
+# %% ../nbs/17_stainer.ipynb #aae1cfde
+@patch
+def add(self:RowBlender, out:np.ndarray, # the tile's output (th, tw, C)
+        x:int): # its column origin
+    "Add the output of the tile at column origin `x` of the current tile row"
+    y0 = self.ys[self.row] - self.top
+    th, tw = out.shape[:2]
+    wgt = self.wy[:th, None, None] * self.wx[x][None, :tw, None]
+    self.num[y0:y0 + th, x:x + tw] += out * wgt
+    self.den[y0:y0 + th, x:x + tw] += wgt
 
-    def done(self) -> tuple[int, np.ndarray]:
-        "(first row, final rows as float) after the current tile row: those no later tile row covers"
-        end = self.ys[self.row + 1] if self.row + 1 < len(self.ys) else self.h
-        n = end - self.top
-        rows = self.num[:n] / np.maximum(self.den[:n], 1e-8)
-        top, self.top = self.top, end
-        self.num, self.den = self.num[n:], self.den[n:]
-        return top, rows
+# %% ../nbs/17_stainer.ipynb #91ff3ba1
+@patch
+def done(self:RowBlender) -> tuple[int, np.ndarray]:
+    "(first row, final rows as float) after the current tile row: those no later tile row covers"
+    end = self.ys[self.row + 1] if self.row + 1 < len(self.ys) else self.h
+    n = end - self.top
+    rows = self.num[:n] / np.maximum(self.den[:n], 1e-8)
+    top, self.top = self.top, end
+    self.num, self.den = self.num[n:], self.den[n:]
+    return top, rows
 
-    def state(self) -> dict:
-        "What a resumed run needs: the partial rows below the last finished ones"
-        return dict(top=self.top, num=self.num, den=self.den)
-    def restore(self, s:dict): self.top, self.num, self.den = int(s['top']), s['num'], s['den']
+# %% ../nbs/17_stainer.ipynb #90f3882f
+@patch
+def state(self:RowBlender) -> dict:
+    "What a resumed run needs: the partial rows below the last finished ones"
+    return dict(top=self.top, num=self.num, den=self.den)
+
+@patch
+def restore(self:RowBlender, s:dict): # a `state()`
+    "Continue from `state()`"
+    self.top, self.num, self.den = int(s['top']), s['num'], s['den']
 
 # %% ../nbs/17_stainer.ipynb #27c406dc
-def seam_error(img:np.ndarray, tile:int, overlap:int, band:int=6) -> float:
-    "Mean extra step (grey levels) across the tile borders of a tiled `img` (H, W, C), over the step nearby"
-    def along(a, starts):   # a: (n, m, C) with borders along axis 0
-        diff = np.abs(np.diff(a.astype(np.float32), axis=0)).mean((1, 2))   # step between row i and i+1
-        errs = []
-        for s in starts[1:]:
-            # where a tile's weight starts, and where the previous one's ends
-            for b in {s, s + overlap} if overlap else {s}:
-                if not band <= b < len(diff) - band: continue
-                near = np.r_[diff[b - 1 - band:b - 2], diff[b + 1:b + band]]
-                errs.append(diff[b - 1] - near.mean())
-        return errs
-    errs = (along(img, tile_starts(img.shape[0], tile, overlap)) +
-            along(img.transpose(1, 0, 2), tile_starts(img.shape[1], tile, overlap)))
-    return float(np.mean(errs)) if errs else 0.
+def border_steps(a:np.ndarray, # an image (n, m, C), its borders across axis 0
+                 starts:list[int], # the tiles' origins along axis 0
+                 overlap:int, # their overlap
+                 band:int=6) -> list[float]: # the neighbourhood of a border, px
+    "The extra step at each border along axis 0 of `a`, over the mean step within `band` px of it"
+    diff = np.abs(np.diff(a.astype(np.float32), axis=0)).mean((1, 2))   # step between row i and i+1
+    borders = [b for s in starts[1:] for b in sorted({s, s + overlap})]
+    near = lambda b: np.r_[diff[b - 1 - band:b - 2], diff[b + 1:b + band]].mean()
+    return [diff[b - 1] - near(b) for b in borders if band <= b < len(diff) - band]
 
 # %% ../nbs/17_stainer.ipynb #aabf9af2
+def seam_error(img:np.ndarray, # a tiled image (H, W, C)
+               tile:int, overlap:int, # its tiling
+               band:int=6) -> float: # the neighbourhood of a border, px
+    "Mean extra step (grey levels) across the tile borders of a tiled `img`, over the step nearby"
+    across = lambda a: border_steps(a, tile_starts(len(a), tile, overlap), overlap, band)
+    errs = across(img) + across(img.transpose(1, 0, 2))
+    return float(np.mean(errs)) if errs else 0.
+
+# %% ../nbs/17_stainer.ipynb #5d959b4e
 FORMAT = 'ihc_nb-stainer/1'
 
+def check_tiling(tile:int, # the tile size, px
+                 overlap:int|None, # the overlap (None: tile / 8)
+                 multiple:int, # what the tile must be a multiple of
+                 method:str) -> tuple[int, int]: # the method, for the message
+    "(tile, overlap): a tile the generator takes, an overlap from 0 to tile / 2 (default tile / 8)"
+    if tile % multiple:
+        raise ValueError(f'the tile ({tile}) must be a multiple of {multiple} for {method}')
+    overlap = tile // 8 if overlap is None else overlap   # 64 px at the 512 tiles of BCI
+    if not 0 <= overlap <= tile // 2:
+        raise ValueError(f'the overlap ({overlap}) must be between 0 and tile/2 ({tile // 2})')
+    return tile, overlap
+
+# %% ../nbs/17_stainer.ipynb #1e0e9a78
 class Stainer:
-    "A trained H&E -> IHC generator with what it needs to be used: stains arrays, PIL images and tensors of any size"
-    def __init__(self, G:torch.nn.Module, config:dict, device=None, tile:int|None=None, overlap:int|None=None,
-                 batch_size:int=4,
+    "A trained H&E -> IHC generator and what it takes to use it: stains arrays, images and tensors"
+    def __init__(self, G:torch.nn.Module, # the generator: H&E (B, 3, H, W) in [-1, 1] -> IHC
+                 config:dict, # `method`, `options` (its architecture), `dataset`, `tile` (its crop)
+                 device=None, # where it runs (default: cuda if available)
+                 tile:int|None=None, # the tile size (default: the training crop, else 512)
+                 overlap:int|None=None, # the tiles' overlap, feathered (default: tile / 8)
+                 batch_size:int=4, # tiles per batch
                  bf16:bool|None=None, # bf16 autocast (default: on CUDA)
-                 compile:bool=False): # `torch.compile` the generator (pays off on many tiles of one size)
+                 compile:bool=False): # `torch.compile` the generator (pays off on many tiles)
+        from ihc_nb.methods import get_method
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         self.G, self.config = G.eval().requires_grad_(False).to(self.device), dict(config)
-        from ihc_nb.methods import get_method
         self.multiple = get_method(config['method']).multiple(config.get('options', {}))
-        self.tile = tile or config.get('tile') or 512
-        if self.tile % self.multiple: raise ValueError(f'the tile ({self.tile}) must be a multiple of {self.multiple} '
-                                                       f'for {config["method"]}')
-        self.overlap = self.tile // 8 if overlap is None else overlap   # 64 px at the 512 tiles of BCI
-        if not 0 <= self.overlap <= self.tile // 2: raise ValueError(f'the overlap ({self.overlap}) must be between 0 '
-                                                                     f'and tile/2 ({self.tile // 2})')
+        tile = tile or config.get('tile') or 512
+        self.tile, self.overlap = check_tiling(tile, overlap, self.multiple, config['method'])
         self.batch_size = batch_size
         self.bf16 = self.device.type == 'cuda' if bf16 is None else bf16
         if self.device.type == 'cuda':
@@ -129,148 +169,240 @@ class Stainer:
             self.G.to(memory_format=torch.channels_last)
         if compile: self.G.compile()   # in place: the state dict keeps its keys
 
-    @classmethod
-    def from_run(cls, run:str|Path, checkpoint:str='last.pth', **kwargs) -> Stainer:
-        "The stainer of a training run folder (`ihc_nb.methods.train`)"
-        from ihc_nb.methods import load_run
-        run = Path(run)
-        info = json.loads((run/'run.json').read_text())
-        model = load_run(run, checkpoint)
-        cfg = dict(method=info['method'], options=info['options'], dataset=info['dataset'],
-                   tile=info['settings']['crop'])
-        return cls(model.G, cfg, **kwargs)
+# %% ../nbs/17_stainer.ipynb #3308cd82
+@patch(cls_method=True)
+def from_run(cls:Stainer, run:str|Path, # a training run folder
+             checkpoint:str='last.pth', # which of its checkpoints
+             **kwargs) -> Stainer: # passed to `Stainer`
+    "The stainer of a training run folder (`ihc_nb.methods.train`)"
+    from ihc_nb.methods import load_run
+    info = json.loads((Path(run)/'run.json').read_text())
+    cfg = dict(method=info['method'], options=info['options'], dataset=info['dataset'],
+               tile=info['settings']['crop'])
+    return cls(load_run(run, checkpoint).G, cfg, **kwargs)
 
-    def save(self, path:str|Path):
-        "Write the self-describing stainer file (weights only), atomically"
-        cfg = dict(self.config, format=FORMAT, ihc_nb=ihc_nb.__version__,
-                   normalisation='8-bit RGB -> [-1, 1] (x / 127.5 - 1)', input='H&E')
-        with atomic_path(path) as tmp: torch.save(dict(config=json.dumps(cfg), state=self.G.state_dict()), tmp)
+# %% ../nbs/17_stainer.ipynb #f87a1250
+@patch
+def save(self:Stainer, path:str|Path): # the stainer file to write
+    "Write the self-describing stainer file (weights only), atomically"
+    cfg = dict(self.config, format=FORMAT, ihc_nb=ihc_nb.__version__,
+               normalisation='8-bit RGB -> [-1, 1] (x / 127.5 - 1)', input='H&E')
+    ck = dict(config=json.dumps(cfg), state=self.G.state_dict())
+    with atomic_path(path) as tmp: torch.save(ck, tmp)
 
-    @classmethod
-    def load(cls, path:str|Path, **kwargs) -> Stainer:
-        "A stainer from a `save`d file, or from a training run folder"
-        path = Path(path)
-        if path.is_dir(): return cls.from_run(path, **kwargs)
-        try: ck = torch.load(path, map_location='cpu', weights_only=True)
-        except FileNotFoundError: raise
-        except Exception: ck = None
-        if not isinstance(ck, dict) or 'config' not in ck:
-            raise ValueError(f'{path} is not an ihc_nb stainer file (made by Stainer.save) nor a training run folder')
-        cfg = json.loads(ck['config'])
-        if cfg.get('format') != FORMAT: raise ValueError(f'{path}: unknown stainer format {cfg.get("format")!r} '
-                                                         f'(this ihc_nb reads {FORMAT})')
-        from ihc_nb.methods import get_method
-        model = get_method(cfg['method']).skeleton_model(cfg['options'])
-        try: model.G.load_state_dict(ck['state'])
-        except RuntimeError as e:
-            raise ValueError(f'{path}: its weights do not fit the {cfg["method"]} generator its recorded options build '
-                             f'({str(e).splitlines()[-1].strip()[:80]}): the file was damaged or edited') from None
-        return cls(model.G, cfg, **kwargs)
+# %% ../nbs/17_stainer.ipynb #80276dc8
+def read_stainer_file(path:Path) -> tuple[dict, dict]:
+    "(config, state dict) of the stainer file `path`, or a `ValueError` saying what it is not"
+    try: ck = torch.load(path, map_location='cpu', weights_only=True)
+    except FileNotFoundError: raise
+    except Exception: ck = None
+    if not isinstance(ck, dict) or 'config' not in ck:
+        raise ValueError(f'{path} is not an ihc_nb stainer file (made by Stainer.save) '
+                         f'nor a training run folder')
+    cfg = json.loads(ck['config'])
+    if cfg.get('format') != FORMAT:
+        raise ValueError(f'{path}: unknown stainer format {cfg.get("format")!r} '
+                         f'(this ihc_nb reads {FORMAT})')
+    return cfg, ck['state']
 
-    @torch.no_grad()
-    def stain_tensor(self, x:torch.Tensor) -> torch.Tensor:
-        "Stain H&E tensors (B, 3, H, W) in [-1, 1]: padded to the generator's multiple (reflection), cropped back"
-        h, w = x.shape[-2:]
-        ph, pw = -h % self.multiple, -w % self.multiple
-        x = x.to(self.device, non_blocking=True)
-        if ph or pw: x = F.pad(x, (0, pw, 0, ph), mode='reflect' if min(h, w) > max(ph, pw) else 'replicate')
-        if self.device.type == 'cuda': x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else nullcontext():
-            y = self.G(x).float()
-        return y[..., :h, :w]
+# %% ../nbs/17_stainer.ipynb #f72abc56
+def generator(cfg:dict, # a stainer file's config: `method` and `options`
+              state:dict, # its weights
+              path:Path) -> torch.nn.Module: # the file, for the message
+    "The generator `cfg`'s method and options build, holding the weights `state`"
+    from ihc_nb.methods import get_method
+    G = get_method(cfg['method']).skeleton_model(cfg['options']).G
+    try: G.load_state_dict(state)
+    except RuntimeError as e:
+        why = str(e).splitlines()[-1].strip()[:80]
+        raise ValueError(f'{path}: its weights do not fit the {cfg["method"]} generator its '
+                         f'recorded options build ({why}): the file was damaged or edited'
+                        ) from None
+    return G
 
-    def _batch(self, tiles:list[np.ndarray]) -> list[np.ndarray]:
-        x = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
-        y = self.stain_tensor(x.pin_memory() if self.device.type == 'cuda' else x)
-        return list(y.add(1).mul(127.5).clamp(0, 255).permute(0, 2, 3, 1).cpu().numpy())
+# %% ../nbs/17_stainer.ipynb #70559aca
+@patch(cls_method=True)
+def load(cls:Stainer, path:str|Path, # a `save`d stainer file or a training run folder
+         **kwargs) -> Stainer: # passed to `Stainer` (tile, overlap, batch_size, device...)
+    "A stainer from a `save`d file, or from a training run folder"
+    path = Path(path)
+    if path.is_dir(): return cls.from_run(path, **kwargs)
+    cfg, state = read_stainer_file(path)
+    return cls(generator(cfg, state, path), cfg, **kwargs)
 
-    def stain_array(self, he:np.ndarray, progress:bool=False) -> np.ndarray:
-        "Stain an 8-bit RGB H&E array (H, W, 3) of any size; larger than a tile: overlapping tiles, feathered"
-        if he.ndim != 3 or he.shape[2] != 3 or he.dtype != np.uint8:
-            raise ValueError(f'expected an 8-bit RGB array (H, W, 3), got {he.dtype} {he.shape}')
-        h, w = he.shape[:2]
-        b, out = RowBlender(h, w, self.tile, self.overlap), np.empty_like(he)
-        rows = range(len(b.ys))
-        if progress:
-            from fastprogress.fastprogress import progress_bar
-            rows = progress_bar(rows)
-        for r in rows:
-            b.start_row(r)
-            y = b.ys[r]
-            tiles = [(x, he[y:y + self.tile, x:x + self.tile]) for x in b.xs]
-            for i in range(0, len(tiles), self.batch_size):
-                chunk = tiles[i:i + self.batch_size]
-                same = len({t.shape for _, t in chunk}) == 1
-                outs = self._batch([t for _, t in chunk]) if same else [o for _, t in chunk for o in self._batch([t])]
-                for (x, _), o in zip(chunk, outs): b.add(o, x)
-            top, final = b.done()
-            out[top:top + len(final)] = np.round(final).astype(np.uint8)
-        return out
+# %% ../nbs/17_stainer.ipynb #a0377dc3
+def _tensor_bytes(t:torch.Tensor) -> np.ndarray:
+    "The bytes of `t`, contiguous, on the CPU"
+    return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
 
-    def __call__(self, he):
-        ("Stain `he`: a numpy (H, W, 3) uint8 array, a PIL image, or a tensor (B, 3, H, W) / (3, H, W) in [-1, 1]; "
-         "returns the same kind")
-        if isinstance(he, Image.Image): return Image.fromarray(self.stain_array(np.asarray(he.convert('RGB'))))
-        if isinstance(he, np.ndarray): return self.stain_array(he)
-        if isinstance(he, torch.Tensor):
-            return self.stain_tensor(he[None] if he.ndim == 3 else he)[0 if he.ndim == 3 else slice(None)]
-        raise TypeError(f'cannot stain a {type(he).__name__}: give a numpy array, a PIL image or a tensor')
+@patch
+def fingerprint(self:Stainer) -> str:
+    "sha256 of the generator: method, options (canonical JSON), each weight's name, type and bytes"
+    what = jsonable(dict(method=self.config['method'], options=self.config.get('options', {})))
+    h = hashlib.sha256(json.dumps(what, sort_keys=True).encode())
+    for k, v in self.G.state_dict().items():
+        h.update(f'{k} {v.dtype} {tuple(v.shape)}'.encode()); h.update(_tensor_bytes(v))
+    return h.hexdigest()
 
-    def __repr__(self): return (f'Stainer({self.config["method"]} from {self.config.get("dataset")}, tile {self.tile}, '
-                                f'overlap {self.overlap}, {self.device})')
+# %% ../nbs/17_stainer.ipynb #884d293b
+def pad_to(x:torch.Tensor, # images (B, C, H, W)
+           multiple:int) -> torch.Tensor:
+    "`x` padded at the bottom and right to multiples of `multiple`: reflected (repeated if small)"
+    h, w = x.shape[-2:]
+    ph, pw = -h % multiple, -w % multiple
+    if not (ph or pw): return x
+    return F.pad(x, (0, pw, 0, ph), mode='reflect' if min(h, w) > max(ph, pw) else 'replicate')
+
+# %% ../nbs/17_stainer.ipynb #fefc8296
+@patch
+@torch.no_grad()
+def stain_tensor(self:Stainer, x:torch.Tensor) -> torch.Tensor: # H&E (B, 3, H, W) in [-1, 1]
+    "Stain H&E tensors in [-1, 1]: padded to the generator's multiple (reflection), cropped back"
+    h, w = x.shape[-2:]
+    x = pad_to(x.to(self.device, non_blocking=True), self.multiple)
+    if self.device.type == 'cuda': x = x.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else nullcontext():
+        y = self.G(x).float()
+    return y[..., :h, :w]
+
+# %% ../nbs/17_stainer.ipynb #dff89cbc
+@patch
+def _batch(self:Stainer, tiles:list[np.ndarray], # 8-bit RGB tiles (h, w, 3), of one size
+          ) -> list[np.ndarray]:
+    "The stained `tiles` as float (h, w, 3) in [0, 255], in one batch"
+    x = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    y = self.stain_tensor(x.pin_memory() if self.device.type == 'cuda' else x)
+    return list(y.add(1).mul(127.5).clamp(0, 255).permute(0, 2, 3, 1).cpu().numpy())
+
+@patch
+def _stain_tiles(self:Stainer, tiles:list[np.ndarray], # 8-bit RGB tiles (h, w, 3)
+                ) -> list[np.ndarray]:
+    "The stained `tiles`: in one batch where they are of one size, else one by one"
+    if len({t.shape for t in tiles}) == 1: return self._batch(tiles)
+    return [o for t in tiles for o in self._batch([t])]
+
+# %% ../nbs/17_stainer.ipynb #ef4f0ede
+def _progress(items, show:bool):
+    "`items`, with a progress bar if `show`"
+    if not show: return items
+    from fastprogress.fastprogress import progress_bar
+    return progress_bar(items)
+
+@patch
+def _stain_row(self:Stainer, he:np.ndarray, # the H&E image
+               b:RowBlender, r:int): # the blender and the tile row
+    "Stain tile row `r` of `he` into the blender `b`, `batch_size` tiles at a time"
+    b.start_row(r)
+    tiles = [(x, he[b.ys[r]:b.ys[r] + self.tile, x:x + self.tile]) for x in b.xs]
+    for i in range(0, len(tiles), self.batch_size):
+        chunk = tiles[i:i + self.batch_size]
+        for (x, _), o in zip(chunk, self._stain_tiles([t for _, t in chunk])): b.add(o, x)
+
+# %% ../nbs/17_stainer.ipynb #03bc0dd3
+@patch
+def stain_array(self:Stainer, he:np.ndarray, # 8-bit RGB H&E (H, W, 3), any size
+                progress:bool=False) -> np.ndarray: # show a progress bar of tile rows
+    "Stain an 8-bit RGB H&E array of any size; larger than a tile: overlapping tiles, feathered"
+    if he.ndim != 3 or he.shape[2] != 3 or he.dtype != np.uint8:
+        raise ValueError(f'expected an 8-bit RGB array (H, W, 3), got {he.dtype} {he.shape}')
+    b, out = RowBlender(*he.shape[:2], self.tile, self.overlap), np.empty_like(he)
+    for r in _progress(range(len(b.ys)), progress):
+        self._stain_row(he, b, r)
+        top, final = b.done()
+        out[top:top + len(final)] = np.round(final).astype(np.uint8)
+    return out
+
+# %% ../nbs/17_stainer.ipynb #71521be2
+@patch
+def __call__(self:Stainer, he): # (H, W, 3) uint8, PIL image, or tensor (B, 3, H, W) or (3, H, W)
+    "Stain `he`: a numpy (H, W, 3) uint8 array, a PIL image or a tensor in [-1, 1]; the same kind"
+    if isinstance(he, Image.Image):
+        return Image.fromarray(self.stain_array(np.asarray(he.convert('RGB'))))
+    if isinstance(he, np.ndarray): return self.stain_array(he)
+    if isinstance(he, torch.Tensor):
+        return self.stain_tensor(he[None])[0] if he.ndim == 3 else self.stain_tensor(he)
+    raise TypeError(f'cannot stain a {type(he).__name__}: '
+                    f'give a numpy array, a PIL image or a tensor')
+
+@patch
+def __repr__(self:Stainer):
+    return (f'Stainer({self.config["method"]} from {self.config.get("dataset")}, tile {self.tile}, '
+            f'overlap {self.overlap}, {self.device})')
 
 # %% ../nbs/17_stainer.ipynb #ffd9529a
 @dataclass
 class StainedSplit:
-    "Folders of one stained dataset split, holding the same names: generated, real and H&E (and oracle) images"
+    "Folders of a stained split holding the same names: generated, real and H&E (and oracle) images"
     fake: Path
     real: Path
     he: Path
     oracle: Path|None = None
 
-def _place(src:Path, img, dst:Path):
-    "Put the image of file `src` (or the array `img`, when the file holds more than it) at `dst`: a link, else a PNG"
+def split_files(p) -> dict:
+    "The file name of the pair `p` in each folder of a `StainedSplit`"
+    s = Path(p.name).stem
+    return dict(fake=s + '.png', real=s + p.ihc.suffix, he=s + p.he.suffix, oracle=s + '.png')
+
+# %% ../nbs/17_stainer.ipynb #a072d3cc
+def split_pairs(dataset, # a settings.ini name, a dataset folder or a `DatasetSpec`
+                split:str, # the split
+                n:int|None=None) -> list: # only the first `n` (by name)
+    "The first `n` pairs (by name) of `split` of `dataset`; a `DataError` naming the splits it has"
+    spec, found = find_pairs(dataset)
+    pairs = sorted((p for p in found.pairs if p.split == split), key=lambda p: p.name)[:n]
+    if not pairs:
+        has = sorted({p.split for p in found.pairs})
+        raise DataError(f'{spec.name} has no {split!r} pairs (it has {has})')
+    return pairs
+
+# %% ../nbs/17_stainer.ipynb #e0542959
+def _prune(d:Path, keep:set):
+    "Delete the files of `d` not named in `keep`"
+    for f in d.iterdir():
+        if f.name not in keep: f.unlink()
+
+def split_dirs(out:Path, # the folder of the stained split
+               pairs:list) -> StainedSplit: # the pairs it holds
+    "The folders of a stained split in `out`, made, holding no file of pairs other than `pairs`"
+    oracle = all(p.oracle is not None for p in pairs)
+    dirs = StainedSplit(out/'fake', out/'real', out/'he', out/'oracle' if oracle else None)
+    for k, d in vars(dirs).items():
+        if d is None: continue
+        d.mkdir(parents=True, exist_ok=True)
+        _prune(d, {split_files(p)[k] for p in pairs})
+    return dirs
+
+# %% ../nbs/17_stainer.ipynb #59f836ee
+def _place(src:Path, # the dataset's file
+           img:np.ndarray|None, # its image, where the file holds more than it (side-by-side pairs)
+           dst:Path):
+    "Put the image of `src` (or the array `img`) at `dst` if it is not there: a link, else a PNG"
     if dst.is_symlink() or dst.exists(): return
     if img is None:
         try: return dst.symlink_to(src.resolve())
         except OSError: return shutil.copyfile(src, dst)
     save_png(img, dst)
 
-def _prune(d:Path, keep:set):
-    for f in d.iterdir():
-        if f.name not in keep: f.unlink()
+def stain_pair(stainer:Stainer, p, # the stainer and the pair
+               dirs:StainedSplit):
+    "Place pair `p`'s H&E and real IHC (and oracle) in `dirs`, and its stained H&E if it is missing"
+    he, ihc = read_pair(p)[:2] if p.aligned else (None, None)
+    f = split_files(p)
+    _place(p.he, he, dirs.he/f['he'])
+    _place(p.ihc, ihc, dirs.real/f['real'])
+    if dirs.oracle is not None: _place(p.oracle, None, dirs.oracle/f['oracle'])
+    fake = dirs.fake/f['fake']
+    if not fake.exists(): save_png(stainer(he if he is not None else read_pair(p)[0]), fake)
 
+# %% ../nbs/17_stainer.ipynb #32aeedc2
 def stain_split(stainer:Stainer, # what stains
                 dataset, # a settings.ini name, a dataset folder or a `DatasetSpec`
                 out:str|Path, # folder to write `fake/`, `real/`, `he/` (and `oracle/`) into
                 split:str='test', # the split to stain
                 n:int|None=None, # only the first `n` pairs (by name)
-                progress:bool=True) -> StainedSplit:
-    "Stain the H&E images of `split` of `dataset` at full resolution into `out/fake`, with the real IHC beside them"
-    spec, found = find_pairs(dataset)
-    pairs = sorted((p for p in found.pairs if p.split == split), key=lambda p: p.name)[:n]
-    if not pairs: raise DataError(f'{spec.name} has no {split!r} pairs (it has '
-                                  f'{sorted({p.split for p in found.pairs})})')
-    out = Path(out)
-    oracle = all(p.oracle is not None for p in pairs)
-    dirs = StainedSplit(out/'fake', out/'real', out/'he', out/'oracle' if oracle else None)
-    for d in (dirs.fake, dirs.real, dirs.he, dirs.oracle):
-        if d is not None: d.mkdir(parents=True, exist_ok=True)
-    stem = lambda p: Path(p.name).stem
-    for d, names in [(dirs.fake, {stem(p) + '.png' for p in pairs}),
-                     (dirs.real, {stem(p) + p.ihc.suffix for p in pairs}),
-                     (dirs.he, {stem(p) + p.he.suffix for p in pairs}),
-                     (dirs.oracle, {stem(p) + '.png' for p in pairs})]:
-        if d is not None: _prune(d, names)
-    if progress:
-        from fastprogress.fastprogress import progress_bar
-        pairs_it = progress_bar(pairs)
-    else: pairs_it = pairs
-    for p in pairs_it:
-        he, ihc = read_pair(p)[:2] if p.aligned else (None, None)
-        _place(p.he, he, dirs.he/(stem(p) + p.he.suffix))
-        _place(p.ihc, ihc, dirs.real/(stem(p) + p.ihc.suffix))
-        if oracle: _place(p.oracle, None, dirs.oracle/(stem(p) + '.png'))
-        fake = dirs.fake/(stem(p) + '.png')
-        if not fake.exists(): save_png(stainer(he if he is not None else read_pair(p)[0]), fake)
+                progress:bool=True) -> StainedSplit: # show a progress bar
+    "Stain the H&E of `split` of `dataset` at full size into `out/fake`, the real IHC beside them"
+    pairs = split_pairs(dataset, split, n)
+    dirs = split_dirs(Path(out), pairs)
+    for p in _progress(pairs, progress): stain_pair(stainer, p, dirs)
     return dirs

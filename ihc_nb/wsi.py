@@ -6,70 +6,81 @@ Docs: https://ihc-nb.github.io/ihc_nb/wsi.html.md"""
 
 # %% ../nbs/18_wsi.ipynb #81675146
 from __future__ import annotations
-import hashlib, json, os, shutil, time
-from collections import deque
+import json, os, shutil, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
+from fastcore.basics import patch
 from fastcore.script import call_parse
 from PIL import Image
 
 import ihc_nb
 from .data import IMAGE_EXTS, DataError, read_rgb
-from .stainer import RowBlender, Stainer
 from .files import atomic_path
-from .pyramid import PyramidParts, check_output, write_parts, write_pyramid
+from .pyramid import PyramidParts, check_output, write_parts
 from .settings import user_errors
+from .slidestate import commit_row, finish_rows, partial_dir, resume_rows
+from .stages import pipeline
+from .stainer import RowBlender, Stainer
 
 # %% auto #0
-__all__ = ['SlideError', 'open_slide', 'slide_mpp', 'choose_level', 'read_rgb_region', 'tissue_mask', 'SlideJob', 'open_job',
-           'resume_rows', 'finish_rows', 'commit_row', 'read_row', 'stain_tiles', 'blend_row', 'write_stained', 'ahead',
-           'pipeline', 'stain_slide', 'stain_folder', 'stain_path', 'ihc_stain']
+__all__ = ['SlideError', 'open_slide', 'slide_mpp', 'level_near', 'choose_level', 'read_rgb_region', 'tissue_mask', 'SlideJob',
+           'slide_request', 'find_tissue', 'open_job', 'read_row', 'stain_tiles', 'blend_row', 'write_stained',
+           'row_stages', 'row_writers', 'stain_rows', 'stain_job', 'stain_slide', 'stain_image', 'folder_images',
+           'stain_folder', 'stain_path', 'check_stain_args', 'ihc_stain']
 
-# %% ../nbs/18_wsi.ipynb #ab8afc56
+# %% ../nbs/18_wsi.ipynb #43afe632
 class SlideError(DataError):
     "A slide that cannot be stained as asked; the message says why"
 
-def open_slide(path:str|Path):
+def open_slide(path:str|Path): # the slide
     "An OpenSlide handle on `path`, or a `SlideError` saying it is not a slide OpenSlide reads"
     import openslide
     path = Path(path)
     if not path.is_file(): raise SlideError(f'{path} does not exist')
     if openslide.OpenSlide.detect_format(str(path)) is None:
-        raise SlideError(f'{path} is not a whole-slide image OpenSlide can read (SVS, NDPI, MRXS, tiled TIFF, ...)')
+        raise SlideError(f'{path} is not a whole-slide image OpenSlide can read '
+                         f'(SVS, NDPI, MRXS, tiled TIFF, ...)')
     try: return openslide.OpenSlide(str(path))
-    except openslide.OpenSlideError as e: raise SlideError(f'{path}: OpenSlide cannot read it ({e})') from None
+    except openslide.OpenSlideError as e:
+        raise SlideError(f'{path}: OpenSlide cannot read it ({e})') from None
 
+# %% ../nbs/18_wsi.ipynb #67ec161d
 def slide_mpp(slide) -> float|None:
     "Microns per pixel at level 0, if the slide says"
     v = slide.properties.get('openslide.mpp-x')
     return float(v) if v else None
 
-def choose_level(slide, level:int|None=None, mpp:float|None=None) -> int:
-    "The level to stain: `level` if given, else the one whose pixel size is nearest `mpp`, else 0"
-    n = slide.level_count
-    if level is not None:
-        if not 0 <= level < n:
-            raise SlideError(f'level {level} does not exist: '
-                             f'the slide has levels 0 to {n - 1} ({list(slide.level_dimensions)})')
-        return level
-    if mpp is None: return 0
+def level_near(slide, mpp:float) -> int: # the microns per pixel wanted
+    "The level of `slide` whose pixel size is nearest `mpp` (on a log scale)"
     base = slide_mpp(slide)
-    if base is None:
-        raise SlideError('the slide does not record its pixel size (openslide.mpp-x): choose a level instead of an mpp')
+    if base is None: raise SlideError('the slide does not record its pixel size (openslide.mpp-x): '
+                                      'choose a level instead of an mpp')
     return int(np.argmin([abs(np.log(base * d / mpp)) for d in slide.level_downsamples]))
 
-def read_rgb_region(slide, x:int, y:int, w:int, h:int, level:int) -> np.ndarray:
-    "The (h, w, 3) uint8 RGB region at (`x`, `y`) of `level` (level coordinates); outside the scan: white"
+# %% ../nbs/18_wsi.ipynb #655da11a
+def choose_level(slide, level:int|None=None, # the level asked for, if any
+                 mpp:float|None=None) -> int: # ...or the microns per pixel
+    "The level to stain: `level` if given, else the one whose pixel size is nearest `mpp`, else 0"
+    if level is None: return 0 if mpp is None else level_near(slide, mpp)
+    if not 0 <= level < slide.level_count:
+        raise SlideError(f'level {level} does not exist: the slide has levels 0 to '
+                         f'{slide.level_count - 1} ({list(slide.level_dimensions)})')
+    return level
+
+# %% ../nbs/18_wsi.ipynb #199f80d4
+def read_rgb_region(slide, x:int, y:int, # the top-left corner, in `level` coordinates
+                    w:int, h:int, level:int) -> np.ndarray: # the size and the level
+    "The (h, w, 3) uint8 RGB region at (`x`, `y`) of `level`; outside the scan: white"
     ds = slide.level_downsamples[level]
     rgba = slide.read_region((int(round(x * ds)), int(round(y * ds))), level, (w, h))
-    return np.asarray(Image.alpha_composite(Image.new('RGBA', rgba.size, (255, 255, 255, 255)), rgba).convert('RGB'))
+    white = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
+    return np.asarray(Image.alpha_composite(white, rgba).convert('RGB'))
 
 # %% ../nbs/18_wsi.ipynb #10f5fdd5
-def tissue_mask(slide, size:int=1024) -> np.ndarray:
+def tissue_mask(slide, size:int=1024) -> np.ndarray: # the thumbnail's long side, px
     "Boolean tissue mask of the whole slide at thumbnail size (about `size` px on the long side)"
     from skimage.color import rgb2hsv
     from skimage.filters import threshold_otsu
@@ -83,15 +94,9 @@ def tissue_mask(slide, size:int=1024) -> np.ndarray:
     return ndi.binary_dilation(big[lab], iterations=2)
 
 # %% ../nbs/18_wsi.ipynb #e3efd2fa
-def _model_key(stainer:Stainer) -> str:
-    h = hashlib.sha1(json.dumps(stainer.config, sort_keys=True, default=str).encode())
-    for k, v in stainer.G.state_dict().items():
-        h.update(k.encode()); h.update(v.detach().cpu().float().numpy().tobytes()[:4096])
-    return h.hexdigest()
-
 @dataclass
 class SlideJob:
-    "An open slide to stain: its source, level and size there, tissue mask, and the request a resume must match"
+    "An open slide to stain: source, level, size, tissue mask, and the request a resume must match"
     src: Path
     slide: object      # the OpenSlide handle
     level: int
@@ -100,193 +105,243 @@ class SlideJob:
     mask: np.ndarray   # tissue at thumbnail size
     request: dict
 
-    def is_tissue(self, x:int, y:int, t:int) -> bool:
-        "Whether the `t` x `t` tile at (`x`, `y`) of the level touches tissue"
-        sy, sx = self.mask.shape[0] / self.height, self.mask.shape[1] / self.width
-        return bool(self.mask[int(y * sy):int(np.ceil((y + t) * sy)), int(x * sx):int(np.ceil((x + t) * sx))].any())
+# %% ../nbs/18_wsi.ipynb #5fb33a84
+@patch
+def is_tissue(self:SlideJob, x:int, y:int, # the tile's top-left corner at the job's level
+              t:int) -> bool: # its size
+    "Whether the `t` x `t` tile at (`x`, `y`) of the level touches tissue"
+    sy, sx = self.mask.shape[0] / self.height, self.mask.shape[1] / self.width
+    rows = slice(int(y * sy), int(np.ceil((y + t) * sy)))
+    cols = slice(int(x * sx), int(np.ceil((x + t) * sx)))
+    return bool(self.mask[rows, cols].any())
 
+# %% ../nbs/18_wsi.ipynb #1cdb6cff
+def slide_request(stainer:Stainer, src:Path, # the model and the slide
+                  level:int, size:tuple[int, int], # the level to stain, its (width, height)
+                  background:str='copy', compression:str='jpeg', # the output (see `stain_slide`)
+                  quality:int=95) -> dict:
+    "What a run asks: a killed run resumes only for the same request"
+    st = src.stat()
+    return dict(src=str(src.resolve()), size=st.st_size, mtime=st.st_mtime_ns, level=level,
+                tile=stainer.tile, overlap=stainer.overlap, background=background,
+                model=stainer.fingerprint(), width=size[0], height=size[1],
+                compression=compression, quality=quality)
+
+# %% ../nbs/18_wsi.ipynb #e9144c6e
+def find_tissue(slide, src:Path) -> np.ndarray: # the open slide and its file
+    "The tissue mask of `slide` (`tissue_mask`), or a `SlideError` where it shows none"
+    mask = tissue_mask(slide)
+    if not mask.any():
+        raise SlideError(f'{src}: no tissue found (the whole slide looks like glass); '
+                         f'nothing to stain')
+    return mask
+
+# %% ../nbs/18_wsi.ipynb #e960220d
 def open_job(stainer:Stainer, # the model: its tile, overlap and pixel size
              src:Path, # the H&E slide
              level:int|None=None, # the level to stain (default: the one nearest `mpp`)
              mpp:float|None=None, # ...or the microns per pixel (default: the model's, else level 0)
-             background:str='copy', # recorded in the request: 'copy' or 'white'
-            ) -> SlideJob:
-    "Open the slide `src` at `level`, or nearest `mpp` (default: the model's pixel size), and find its tissue"
+             **output) -> SlideJob: # background, compression, quality (see `stain_slide`)
+    "Open the slide `src` at `level` or nearest `mpp` (default: the model's), and find its tissue"
     slide = open_slide(src)
-    lv = choose_level(slide, level, stainer.config.get('mpp') if mpp is None and level is None else mpp)
-    (w, h), mask = slide.level_dimensions[lv], tissue_mask(slide)
-    if not mask.any(): raise SlideError(f'{src}: no tissue found (the whole slide looks like glass); nothing to stain')
-    request = dict(src=str(src.resolve()), size=src.stat().st_size, mtime=src.stat().st_mtime_ns, level=lv,
-                   tile=stainer.tile, overlap=stainer.overlap, background=background, model=_model_key(stainer),
-                   width=w, height=h)
-    return SlideJob(src, slide, lv, w, h, mask, request)
-
-# %% ../nbs/18_wsi.ipynb #1cdb6cff
-def resume_rows(work:Path, # the run's `.<output>.partial/` folder
-                request:dict, # what this run asks (`SlideJob.request`, with the output's compression)
-                blender:RowBlender, # restored to the saved partial rows when resuming
-                parts:PyramidParts, # restored to the saved encoded tiles when resuming
-                resume:bool=True) -> int:
-    "The first tile row to stain: where a run of the same `request` stopped (restoring its state), else 0"
-    state = work/'state.npz'
-    if resume and state.exists():
-        st = dict(np.load(state))
-        if json.loads(str(st['request'])) == request:
-            blender.restore(st); parts.restore(st)
-            return int(st['rows_done'])
-    shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
-    return 0
-
-def finish_rows(blender:RowBlender) -> tuple[np.ndarray, dict]:
-    "The image rows (uint8) the current tile row finished, and a copy of the blender's state after them"
-    _, final = blender.done()
-    return np.round(final).astype(np.uint8), {k: np.array(v) for k, v in blender.state().items()}
-
-def commit_row(parts:PyramidParts, work:Path, rows_done:int, # the tile rows done, this one included
-               request:dict, rows:np.ndarray, blender_state:dict): # `finish_rows`' rows and state
-    "Encode the finished image `rows` into `parts`, then record how far the run got, atomically"
-    parts.push(rows)
-    with atomic_path(work/'state.npz') as tmpf, open(tmpf, 'wb') as f:
-        np.savez(f, rows_done=rows_done, request=json.dumps(request), **blender_state, **parts.state())
-
+    mpp = stainer.config.get('mpp') if mpp is None and level is None else mpp
+    lv, mask = choose_level(slide, level, mpp), find_tissue(slide, src)
+    w, h = slide.level_dimensions[lv]
+    return SlideJob(src, slide, lv, w, h, mask, slide_request(stainer, src, lv, (w, h), **output))
 
 # %% ../nbs/18_wsi.ipynb #c42a79d5
-def read_row(job:SlideJob, blender:RowBlender, r:int, # the tile row
-             pool:ThreadPoolExecutor) -> list[np.ndarray]:
+def read_row(job:SlideJob, blender:RowBlender, r:int, # the slide, its blender, the tile row
+             pool:ThreadPoolExecutor) -> list[np.ndarray]: # the threads reading
     "The tiles of tile row `r` of `job`, read in threads (OpenSlide releases the GIL)"
     y, t = blender.ys[r], blender.tile
-    return list(pool.map(lambda x: read_rgb_region(job.slide, x, y, min(t, job.width), min(t, job.height), job.level),
-                         blender.xs))
+    w, h = min(t, job.width), min(t, job.height)
+    return list(pool.map(lambda x: read_rgb_region(job.slide, x, y, w, h, job.level), blender.xs))
 
-def stain_tiles(stainer:Stainer, job:SlideJob, blender:RowBlender, r:int, tiles:list[np.ndarray]) -> dict:
+# %% ../nbs/18_wsi.ipynb #77036f6f
+def stain_tiles(stainer:Stainer, job:SlideJob, # the model, the slide
+                blender:RowBlender, r:int, # the blender, the tile row
+                tiles:list[np.ndarray]) -> dict: # its tiles (`read_row`)
     "{index: stained tile} for the tiles of tile row `r` that touch tissue, stained in batches"
     todo = [i for i, x in enumerate(blender.xs) if job.is_tissue(x, blender.ys[r], blender.tile)]
     outs, bs = {}, stainer.batch_size
-    for b in range(0, len(todo), bs): outs.update(zip(ids := todo[b:b + bs], stainer._batch([tiles[i] for i in ids])))
+    for b in range(0, len(todo), bs):
+        ids = todo[b:b + bs]
+        outs.update(zip(ids, stainer._batch([tiles[i] for i in ids])))
     return outs
 
-def blend_row(blender:RowBlender, r:int, tiles:list[np.ndarray], outs:dict,
+# %% ../nbs/18_wsi.ipynb #c38aacad
+def blend_row(blender:RowBlender, r:int, # the blender, the tile row
+              tiles:list[np.ndarray], outs:dict, # its tiles, and the stained ones (`stain_tiles`)
               background:str='copy'): # the glass: 'copy' it or make it 'white'
     "Add tile row `r` to `blender`: the stained tiles `outs`, the others (glass) copied or white"
     blender.start_row(r)
     glass = lambda tile: tile if background == 'copy' else np.full_like(tile, 255)
-    for i, x in enumerate(blender.xs): blender.add(outs[i] if i in outs else glass(tiles[i]), x)   # float32 sums
+    for i, x in enumerate(blender.xs): blender.add(outs[i] if i in outs else glass(tiles[i]), x)
+
 
 
 # %% ../nbs/18_wsi.ipynb #3b6cbf91
-def write_stained(job:SlideJob, stainer:Stainer,
+def write_stained(job:SlideJob, stainer:Stainer, # the slide and the model
                   parts:PyramidParts, # the stained level, `finish`ed: every level's tiles encoded
                   dst:Path) -> Path: # the pyramidal BigTIFF to write
-    "Write the encoded pyramid `parts` of `job` as the BigTIFF `dst`, pixel size and provenance carried over"
+    "Write the pyramid `parts` of `job` as the BigTIFF `dst`, with pixel size and provenance"
     base = slide_mpp(job.slide)
+    mpp = base * job.slide.level_downsamples[job.level] if base else None
     desc = json.dumps(dict(ihc_nb=ihc_nb.__version__, method=stainer.config['method'],
-                           trained_on=stainer.config.get('dataset'), source=job.src.name, level=job.level,
-                           input='H&E', output='virtual IHC'))
-    return write_parts(parts, dst, base * job.slide.level_downsamples[job.level] if base else None, desc)
+                           trained_on=stainer.config.get('dataset'), source=job.src.name,
+                           level=job.level, input='H&E', output='virtual IHC'))
+    return write_parts(parts, dst, mpp, desc)
+
 
 
 # %% ../nbs/18_wsi.ipynb #2975bf5f
-def ahead(fn:Callable, items, executor:ThreadPoolExecutor, n:int=2):
-    "`fn(item)` for each of `items`, in order, computed in `executor` up to `n` items before they are asked for"
-    futures = deque()
-    for it in items:
-        futures.append(executor.submit(fn, it))
-        if len(futures) > n: yield futures.popleft().result()
-    while futures: yield futures.popleft().result()
-
-
-# %% ../nbs/18_wsi.ipynb #7d3becb0
-def pipeline(items, *stages:tuple[Callable, ThreadPoolExecutor|None], # (fn, its one thread, or None: here)
-             n:int=2): # items queued before each stage, at most
-    "`items` through `stages` concurrently, in order: each stage's `fn` takes the previous stage's results"
-    for fn, executor in stages: items = ahead(fn, items, executor, n) if executor else map(fn, items)
-    return items
-
-
-# %% ../nbs/18_wsi.ipynb #0b303821
-def _say_resumed(dst:Path, start:int, n:int):
-    if start: print(f'resuming {dst.name} at tile row {start + 1} of {n}' if start < n else
-                    f'resuming {dst.name}: all {start} tile rows were stained, writing the pyramid')
-
-def _with_progress(steps, total:int, progress:bool) -> int:
-    "Run the pipeline's `steps` (each: the tissue tiles of a row), with a progress bar of tissue tiles/s if `progress`"
-    if not progress: return sum(steps)
-    from fastprogress.fastprogress import progress_bar
-    bar, done, t0 = progress_bar(steps, total=total), 0, time.time()
-    for n in bar: done += n; bar.comment = f'{done / (time.time() - t0):.1f} tissue tiles/s'
-    return done
-
-def _row_stages(stainer, job, blender, parts, work, request, background, pool):
+def row_stages(stainer:Stainer, job:SlideJob, blender:RowBlender, parts:PyramidParts, # the run
+               pool:ThreadPoolExecutor) -> tuple: # the threads reading and encoding tiles
     "The four steps of a tile row: read, stain, blend (and finish its rows), encode and record"
     def read(r): return r, read_row(job, blender, r, pool)
     def stain(a): return *a, stain_tiles(stainer, job, blender, a[0], a[1])
-    def blend(a): blend_row(blender, *a, background); return a[0], len(a[2]), *finish_rows(blender)
-    def record(a): commit_row(parts, work, a[0] + 1, request, *a[2:]); return a[1]
+    def blend(a):
+        blend_row(blender, *a, job.request['background'])
+        return a[0], len(a[2]), *finish_rows(blender)
+    def record(a):
+        commit_row(parts, parts.work, a[0] + 1, job.request, *a[2:])
+        return a[1]
     return read, stain, blend, record
 
+# %% ../nbs/18_wsi.ipynb #f1044478
+def row_writers(stainer:Stainer, job:SlideJob, dst:Path, # the model, the open slide, the output
+                pool:ThreadPoolExecutor, # the threads encoding tiles
+               ) -> tuple[RowBlender, PyramidParts]:
+    "A fresh blender of `job`'s level in `stainer`'s tiles, and the pyramid writer of `dst`"
+    enc = {k: job.request[k] for k in ('compression', 'quality')}
+    return (RowBlender(job.height, job.width, stainer.tile, stainer.overlap),
+            PyramidParts(partial_dir(dst), job.height, job.width, pool=pool, **enc))
+
+# %% ../nbs/18_wsi.ipynb #7d3becb0
+def _with_progress(steps, total:int, progress:bool) -> int:
+    "Run the pipeline's `steps` (each: a row's tissue tiles), a bar of tissue tiles/s if `progress`"
+    if not progress: return sum(steps)
+    from fastprogress.fastprogress import progress_bar
+    bar, done, t0 = progress_bar(steps, total=total), 0, time.time()
+    for n in bar:
+        done += n
+        bar.comment = f'{done / (time.time() - t0):.1f} tissue tiles/s'
+    return done
+
+# %% ../nbs/18_wsi.ipynb #650be289
+def stain_rows(stainer:Stainer, job:SlideJob, blender:RowBlender, parts:PyramidParts, # the run
+               pool:ThreadPoolExecutor, start:int=0, # the threads, the first tile row to stain
+               progress:bool=False) -> int: # show a progress bar
+    "Stain the tile rows of `job` from `start` on, four stages at once; how many tissue tiles"
+    read, stain, blend, record = row_stages(stainer, job, blender, parts, pool)
+    rows = range(start, len(blender.ys))
+    with ThreadPoolExecutor(1) as rd, ThreadPoolExecutor(1) as bl, ThreadPoolExecutor(1) as rc:
+        steps = pipeline(rows, (read, rd), (stain, None), (blend, bl), (record, rc))
+        return _with_progress(steps, len(rows), progress)
+
+# %% ../nbs/18_wsi.ipynb #0b303821
+def _say_resumed(dst:Path, start:int, n:int):
+    "Say where a resumed run of `dst` starts (nothing for a fresh run)"
+    if start: print(f'resuming {dst.name} at tile row {start + 1} of {n}' if start < n else
+                    f'resuming {dst.name}: all {start} tile rows were stained, writing the pyramid')
+
+def stain_job(stainer:Stainer, job:SlideJob, dst:Path, # the model, the open slide, the output
+              pool:ThreadPoolExecutor, # the threads reading and encoding tiles
+              resume:bool=True, progress:bool=False) -> Path: # see `stain_slide`
+    "Stain the open slide `job` into `dst`: resume, stain the rows, write the pyramid, clean up"
+    blender, parts = row_writers(stainer, job, dst, pool)
+    start = resume_rows(parts.work, job.request, blender, parts, resume)
+    _say_resumed(dst, start, len(blender.ys))
+    stain_rows(stainer, job, blender, parts, pool, start, progress)
+    parts.finish()
+    write_stained(job, stainer, parts, dst)
+    shutil.rmtree(parts.work, ignore_errors=True)
+    return dst
+
+# %% ../nbs/18_wsi.ipynb #46a91cbe
 def stain_slide(stainer:Stainer, # the model
                 src:str|Path, # the H&E slide (any format OpenSlide reads)
                 dst:str|Path, # the pyramidal BigTIFF to write
                 level:int|None=None, # the level to stain (default: the one nearest `mpp`)
-                mpp:float|None=None, # ...or the microns per pixel to stain at (default: the model's, else level 0)
+                mpp:float|None=None, # ...or microns per pixel (default: the model's, else level 0)
                 background:str='copy', # the glass: 'copy' it or make it 'white'
-                compression:str='jpeg', quality:int=95, # 'jpeg' (at `quality`, 90-100) or 'deflate' (lossless)
+                compression:str='jpeg', # 'jpeg' (at `quality`) or 'deflate' (lossless)
+                quality:int=95, # JPEG quality, 90-100
                 overwrite:bool=False, # replace an existing `dst`
                 resume:bool=True, # continue a killed run of the same request
-                progress:bool=True, workers:int|None=None, # threads reading and encoding tiles (default: up to 8)
+                progress:bool=True, # show a progress bar
+                workers:int|None=None, # threads reading and encoding tiles (default: up to 8)
                ) -> Path:
-    "Stain the H&E slide `src` into the pyramidal BigTIFF `dst`, reading, staining and writing concurrently; resumable"
+    "Stain the H&E slide `src` into the pyramidal BigTIFF `dst`, reading, staining, writing at once"
     src, dst = Path(src), Path(dst)
     if dst.exists() and not overwrite:
-        raise FileExistsError(f'{dst} exists: choose another output or pass overwrite (--overwrite)')
+        raise FileExistsError(f'{dst} exists: choose another output or pass overwrite '
+                              f'(--overwrite)')
     check_output(compression, quality, background)
-    job = open_job(stainer, src, level, mpp, background)
-    request, work = dict(job.request, compression=compression, quality=quality), dst.with_name(f'.{dst.name}.partial')
-    blender = RowBlender(job.height, job.width, stainer.tile, stainer.overlap)
-    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool, \
-         ThreadPoolExecutor(1) as rd, ThreadPoolExecutor(1) as bl, ThreadPoolExecutor(1) as rc:
-        parts = PyramidParts(work, job.height, job.width, compression=compression, quality=quality, pool=pool)
-        start = resume_rows(work, request, blender, parts, resume)
-        _say_resumed(dst, start, len(blender.ys))
-        read, stain, blend, record = _row_stages(stainer, job, blender, parts, work, request, background, pool)
-        steps = pipeline(range(start, len(blender.ys)), (read, rd), (stain, None), (blend, bl), (record, rc))
-        _with_progress(steps, len(blender.ys) - start, progress)
-        parts.finish()
-        write_stained(job, stainer, parts, dst)
-    shutil.rmtree(work, ignore_errors=True)
-    return dst
+    output = dict(background=background, compression=compression, quality=quality)
+    job = open_job(stainer, src, level, mpp, **output)
+    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
+        return stain_job(stainer, job, dst, pool, resume, progress)
+
 
 
 # %% ../nbs/18_wsi.ipynb #0cf001df
-_SLIDE_EXTS = ('.svs', '.tif', '.tiff', '.ndpi', '.mrxs', '.scn', '.vms', '.vmu', '.bif', '.svslide')
+_SLIDE_EXTS = ('.svs', '.tif', '.tiff', '.ndpi', '.mrxs', '.scn', '.vms', '.vmu', '.bif',
+               '.svslide')
 
 def _is_slide(path:Path) -> bool:
+    "Whether `path` is a whole-slide image: a scanner's format, or a multi-level (pyramidal) TIFF"
     if path.suffix.lower() not in _SLIDE_EXTS: return False
     import openslide
     try: return openslide.OpenSlide.detect_format(str(path)) not in (None, 'generic-tiff') or \
                 openslide.OpenSlide(str(path)).level_count > 1
     except Exception: return False
 
-def stain_folder(stainer:Stainer, # the model
-                 src:Path, # a folder of H&E images
-                 dst:Path, # the folder of stained PNGs (same stems)
-                 overwrite:bool=False, # redo the images already stained
-                ) -> list[Path]:
-    "Stain every image of `src` into `dst`: finished outputs are kept, a bad image is reported and the others go on"
-    ims = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.'))
+# %% ../nbs/18_wsi.ipynb #48d444d9
+def stain_image(stainer:Stainer, src:Path, dst:Path, # the model, the H&E image, the stained image
+                overwrite:bool=False) -> Path: # replace an existing `dst`
+    "Stain the image `src` into `dst` (its format from the suffix, default PNG), atomically"
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f'{dst} exists: choose another output or pass --overwrite')
+    he, _ = read_rgb(src)
+    fmt = Image.registered_extensions().get(dst.suffix.lower(), 'PNG')
+    with atomic_path(dst) as tmp: Image.fromarray(stainer(he)).save(tmp, format=fmt)
+    return dst
+
+# %% ../nbs/18_wsi.ipynb #8eb85e59
+def folder_images(src:Path) -> list[Path]: # a folder
+    "The images of the folder `src` (not hidden files), by name; a `DataError` if it holds none"
+    image = lambda p: p.suffix.lower() in IMAGE_EXTS and not p.name.startswith('.')
+    ims = sorted(p for p in src.iterdir() if image(p))
     if not ims: raise DataError(f'{src} holds no images ({", ".join(IMAGE_EXTS)})')
+    return ims
+
+# %% ../nbs/18_wsi.ipynb #f3000d56
+def _stain_each(stainer:Stainer, ims:list[Path], dst:Path, overwrite:bool) -> tuple[list, list]:
+    "Stain each of `ims` into `dst` as PNG, unless it is there: (the outputs, the one-line errors)"
     from fastprogress.fastprogress import progress_bar
-    done, kept, failed = [], 0, []
+    done, failed = [], []
     for p in progress_bar(ims):
         out = dst/(p.stem + '.png')
-        if out.exists() and not overwrite: kept += 1; done.append(out); continue
-        try: done += stain_path(stainer, p, out, overwrite=True)
-        except DataError as e: failed.append(str(e))
+        if out.exists() and not overwrite: done.append(out)
+        else:
+            try: done += stain_path(stainer, p, out, overwrite=True)
+            except DataError as e: failed.append(str(e))
+    return done, failed
+
+# %% ../nbs/18_wsi.ipynb #ceb6d75f
+def stain_folder(stainer:Stainer, src:Path, dst:Path, # the model, a folder of H&E, the output
+                 overwrite:bool=False) -> list[Path]: # redo the images already stained
+    "Stain every image of `src` into `dst` as PNG: finished ones are kept, a bad image is reported"
+    ims = folder_images(src)
+    kept = 0 if overwrite else sum((dst/(p.stem + '.png')).exists() for p in ims)
+    done, failed = _stain_each(stainer, ims, dst, overwrite)
     if kept: print(f'kept {kept} images stained before in {dst} (--overwrite stains them again)')
-    if failed: raise DataError(f'{len(failed)} of {len(ims)} images were not stained (the others are in {dst}): ' +
-                               '; '.join(failed))
+    if failed: raise DataError(f'{len(failed)} of {len(ims)} images were not stained '
+                               f'(the others are in {dst}): ' + '; '.join(failed))
     return done
 
+# %% ../nbs/18_wsi.ipynb #0eb6d594
 def stain_path(stainer:Stainer, # the model
                src:str|Path, # a slide, an image or a folder of images
                dst:str|Path, # the stained slide, image or folder
@@ -297,40 +352,48 @@ def stain_path(stainer:Stainer, # the model
     if not src.exists(): raise FileNotFoundError(f'{src} does not exist')
     if src.is_dir(): return stain_folder(stainer, src, dst, overwrite)
     if _is_slide(src): return [stain_slide(stainer, src, dst, overwrite=overwrite, **slide_kw)]
-    if dst.exists() and not overwrite: raise FileExistsError(f'{dst} exists: choose another output or pass --overwrite')
-    he, _ = read_rgb(src)
-    fmt = Image.registered_extensions().get(dst.suffix.lower(), 'PNG')
-    with atomic_path(dst) as tmp: Image.fromarray(stainer(he)).save(tmp, format=fmt)
-    return [dst]
+    return [stain_image(stainer, src, dst, overwrite)]
 
+# %% ../nbs/18_wsi.ipynb #33cc71c9
+def check_stain_args(input:str, output:str, # the command's input and output
+                     tile:int|None, compression:str, quality:int, background:str): # its options
+    "Refuse, naming the option or file, what `ihc-stain` cannot do, before the model loads"
+    if not Path(input).exists():
+        raise FileNotFoundError(f'{input} does not exist: give an H&E image, folder or slide')
+    check_output(compression, quality, background)
+    if tile is not None and tile <= 0:
+        raise ValueError(f'--tile {tile}: the tile size must be positive')
+    out = Path(output).resolve()
+    parent = next(p for p in (out, *out.parents) if p.exists())
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f'{parent} is not writable: choose another output')
+
+# %% ../nbs/18_wsi.ipynb #29c9242b
 @call_parse
 @user_errors
 def ihc_stain(input:str,                # an H&E image, a folder of images, or a whole-slide image
-              output:str,               # the stained file (image or pyramidal .tif for a slide) or folder
-              model:str=None,           # (required) a stainer file (Stainer.save) or a training run folder
+              output:str,               # the stained file (an image, or a pyramidal .tif) or folder
+              model:str=None,           # (required) a stainer file (Stainer.save) or a run folder
               tile:int=None,            # tile size (default: the size the model was trained at)
-              overlap:int=None,         # tile overlap, feathered (default: tile / 8; at most tile / 2)
+              overlap:int=None,         # tile overlap, feathered (default: tile / 8, at most half)
               batch_size:int=8,         # tiles per batch
               device:str=None,          # cuda, cuda:1, cpu (default: cuda if available)
-              level:int=None,           # slide level to stain (default: the one nearest the model's pixel size, else 0)
+              level:int=None,           # slide level (default: nearest the model's pixel size; 0)
               mpp:float=None,           # ...or the microns per pixel to stain at
               background:str='copy',    # slide glass: copy it or make it white
-              compression:str='jpeg',   # jpeg (quality below, no chroma subsampling) or deflate (lossless)
+              compression:str='jpeg',   # jpeg (no chroma subsampling) or deflate (lossless)
               quality:int=95,           # JPEG quality (90-100)
               overwrite:bool=False,     # replace an existing output
               compile:bool=False,       # torch.compile the generator
              ):
     "Stain H&E images or whole slides with a trained ihc_nb model"
-    import sys
     if model is None:
-        print('error: --model is required: a stainer file (Stainer.save) or a training run folder', file=sys.stderr)
+        print('error: --model is required: a stainer file (Stainer.save) or a training run folder',
+              file=sys.stderr)
         sys.exit(2)
-    if not Path(input).exists(): raise FileNotFoundError(f'{input} does not exist: give an H&E image, folder or slide')
-    check_output(compression, quality, background)                     # before the model loads or anything is stained
-    if tile is not None and tile <= 0: raise ValueError(f'--tile {tile}: the tile size must be positive')
-    parent = next(p for p in (Path(output).resolve(), *Path(output).resolve().parents) if p.exists())
-    if not os.access(parent, os.W_OK): raise PermissionError(f'{parent} is not writable: choose another output')
-    st = Stainer.load(model, tile=tile, overlap=overlap, batch_size=batch_size, device=device, compile=compile)
-    done = stain_path(st, input, output, overwrite=overwrite, level=level, mpp=mpp, background=background,
-                      compression=compression, quality=quality)
+    check_stain_args(input, output, tile, compression, quality, background)
+    st = Stainer.load(model, tile=tile, overlap=overlap, batch_size=batch_size, device=device,
+                      compile=compile)
+    done = stain_path(st, input, output, overwrite=overwrite, level=level, mpp=mpp,
+                      background=background, compression=compression, quality=quality)
     print(f'stained {len(done)} file{"s" if len(done) > 1 else ""} into {output}')

@@ -14,8 +14,9 @@ pytest.importorskip('openslide')
 import torch
 from distributed import Client, LocalCluster
 
-from ihc_nb.cohort import rows_done, stain_cohort
+from ihc_nb.cohort import stain_cohort
 from ihc_nb.methods import METHODS
+from ihc_nb.slidestate import rows_done
 from ihc_nb.stainer import Stainer
 from ihc_nb.synth import synthetic_slide
 from ihc_nb.wsi import stain_slide

@@ -5,13 +5,13 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent/'ihc_nb'
 FLOORS = [  # from the bottom up; a module may import its own floor and those below
-    ('settings/files', {'settings', 'files'}),
+    ('settings/files', {'settings', 'files', 'stages'}),   # stages: the generic concurrency kit
     ('data', {'tissue', 'synth', 'data', 'loaders', 'measures', 'multimag', 'pyramid'}),
     ('networks', {'layers', 'vmfe', 'fusion', 'awl', 'ammfi'}),
     ('losses', {'gan', 'losses'}),           # the GAN losses, PatchNCE / ASP, and the models built on them
     ('training', {'training', 'learner', 'encoders', 'ceff', 'methods'}),
     ('evaluation', {'her2', 'features', 'stats', 'metrics', 'evaluation'}),
-    ('staining', {'stainer', 'wsi', 'cohort', 'bench'}),   # bench times the slide pipeline too
+    ('staining', {'stainer', 'slidestate', 'wsi', 'cohort', 'usage', 'bench'}),   # bench times the slide pipeline too
     ('experiments', {'papers', 'experiments'}),   # the papers' tables: train, stain and evaluate every row
 ]
 FLOOR = {m: i for i, (_, ms) in enumerate(FLOORS) for m in ms}
