@@ -1,12 +1,12 @@
 """README.md is the rendering of nbs/index.ipynb (nbdev's README source) by nbconvert's Markdown exporter, with the
 tables that registries and measurements own filled in where index.ipynb marks them (`<!-- table:NAME -->`): the
-method table from `ihc_nb.methods.METHODS`, the metric table from `ihc_nb.metrics.METRICS`, the code's shape from
+notebooks with their modules and summaries, the method table from `ihc_nb.methods.METHODS`, the metric table from `ihc_nb.metrics.METRICS`, the code's shape from
 tools/code_measures.py. Quarto, which nbdev-readme needs, cannot be installed offline, so we render it ourselves:
 
     python tools/readme.py          # write README.md
     python tools/readme.py --check  # exit 1 if README.md is not up to date (CI runs this)
 """
-import re, sys
+import json, re, sys
 from importlib import import_module
 from pathlib import Path
 
@@ -14,8 +14,8 @@ from nbconvert import MarkdownExporter
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT/'tools')]   # this checkout's ihc_nb and tools
-TABLES = {'methods': ('ihc_nb.methods', 'method_table'), 'metrics': ('ihc_nb.metrics', 'metric_table'),
-          'code_measures': ('code_measures', 'measures_table')}
+TABLES = {'notebooks': ('readme', 'notebook_table'), 'methods': ('ihc_nb.methods', 'method_table'),
+          'metrics': ('ihc_nb.metrics', 'metric_table'), 'code_measures': ('code_measures', 'measures_table')}
 
 
 def markdown_table(df) -> str:
@@ -23,6 +23,22 @@ def markdown_table(df) -> str:
     head = [df.index.name or '', *map(str, df.columns)]
     rows = [[str(i), *map(str, r)] for i, r in zip(df.index, df.values.tolist())]
     return '\n'.join('| ' + ' | '.join(r) + ' |' for r in [head, ['---'] * len(head), *rows])
+
+
+def notebook_summary(nb:Path) -> tuple:
+    "(the module a numbered notebook exports, its summary: the `> ` line under its title)"
+    cells = json.loads(nb.read_text())['cells']
+    src = lambda c: ''.join(c['source'])
+    module = next(m[1] for c in cells if (m := re.search(r'#\|\s*default_exp\s+(\S+)', src(c))))
+    return f'`ihc_nb.{module}`', next(l[2:] for l in src(cells[0]).splitlines() if l.startswith('> '))
+
+
+def notebook_table():
+    "The numbered notebooks in reading order: the module each exports and what it holds, from its own summary"
+    import pandas as pd
+    nbs = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if p.name[0].isdigit())
+    rows = {f'`{p.stem}`': dict(zip(('module', 'what it holds'), notebook_summary(p))) for p in nbs}
+    return pd.DataFrame.from_dict(rows, orient='index').rename_axis('notebook')
 
 
 def table(name:str) -> str:
