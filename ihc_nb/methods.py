@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/methods.html.md"""
 
 # %% ../nbs/14_methods.ipynb #d178623d
 from __future__ import annotations
-import inspect, json, os, random, sys
+import json, random, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -14,32 +14,30 @@ from typing import Callable
 import pandas as pd
 import torch
 import torch.nn as nn
+from fastcore.basics import patch
 from fastcore.script import call_parse
 
-import ihc_nb
 from .ammfi import AMMFIGenerator
-from .data import find_pairs
-from .loaders import pair_dls
+from .files import is_main
 from .gan import CycleGAN, GANModel, PatchDiscriminator, Pix2Pix
-from .learner import SampleGrid, StainLearner, identity_scores
-from .layers import ResnetGenerator, UnetBlock, UnetGenerator, init_weights, spectral_norm_all
+from .layers import ResnetGenerator, UnetGenerator, init_weights, spectral_norm_all
 from .losses import ContrastiveGAN, PyramidPix2Pix
-from .multimag import MultiMag, pick_upscaler
+from .runs import (RunPlan, build_dls, build_learner, check_args, check_crop, check_options,
+                         describe_run, open_run, pick_device, pick_views, prepare_extras,
+                         record_run, report_run, start_scores)
 from .settings import user_errors
-from .files import atomic_path, is_main
-from .training import barrier, dist_setup, fit_resumable, run_path, run_settings
+from .training import dist_setup, fit_resumable, run_settings
 
 # %% auto #0
-__all__ = ['METHODS', 'Method', 'register_method', 'build_pix2pix', 'build_pyramidp2p', 'build_cyclegan', 'build_contrastive',
-           'get_method', 'build_method', 'check_options', 'check_crop', 'train', 'load_run', 'ihc_train',
-           'method_table']
+__all__ = ['METHODS', 'Method', 'register_method', 'get_method', 'build_pix2pix', 'build_pyramidp2p', 'build_cyclegan',
+           'build_contrastive', 'build_method', 'train', 'load_run', 'weights_checksum', 'ihc_train', 'method_table']
 
 # %% ../nbs/14_methods.ipynb #ad36daf8
-def _four(options:dict) -> int: return 4   # two stride-2 downsamplings: ResNet generators, the AMMFI generator
+def _four(options:dict) -> int: return 4   # two stride-2 downsamplings: ResNet generators, AMMFI's
 
 @dataclass
 class Method:
-    "A training method of the framework: how to build it, its defaults and paper, and what it needs of its inputs"
+    "A method of the framework: how to build it, its defaults and paper, what it needs of its data"
     name: str                   # its key in `METHODS` (`--method`)
     label: str                  # its row label in the papers' tables
     paper: str
@@ -49,18 +47,15 @@ class Method:
     epochs: tuple               # (constant-lr epochs, decay epochs) of the reference code
     options: dict = field(default_factory=dict)   # the defaults of `build`
     multimag: bool = False      # train on multi-magnification views by default
-    augment: str = 'dihedral'   # the random flips of the training crops (a key of `ihc_nb.loaders.AUGMENTS`)
-    valid_tile: bool = False    # validate on tiles of the training crop, stitched (else whole images at once)
-    multiple: Callable = _four  # (options) -> the side the generator's input must be a multiple of
-    fit_crop: Callable|None = None       # (options, crop) -> the options with which its networks take `crop`
-    needs_encoders: Callable|None = None # (options) -> whether it trains on CEFF's pretrained encoders
+    augment: str = 'dihedral'   # the training crops' flips (a key of `ihc_nb.loaders.AUGMENTS`)
+    valid_tile: bool = False    # validate on stitched tiles of the training crop (else whole)
+    multiple: Callable = _four  # (options) -> the side its generator's input is a multiple of
+    fit_crop: Callable|None = None       # (options, crop) -> the options with which it takes `crop`
+    needs_encoders: Callable|None = None # (options) -> whether it trains on CEFF's encoders
     prepare: Callable|None = None   # (dataset, options, seed, num_workers) -> extra build arguments
-    skeleton: Callable|None = None  # (options) -> the extra build arguments, untrained, that a checkpoint fills
+    skeleton: Callable|None = None  # (options) -> those extra arguments untrained, for a checkpoint
 
-    def skeleton_model(self, options:dict) -> GANModel:
-        "The method built with a run's `options`, its extra parts (CEFF's encoders) untrained: what a checkpoint fills"
-        return self.build(**{**options, **(self.skeleton(options) if self.skeleton else {})})
-
+# %% ../nbs/14_methods.ipynb #2160ad67
 METHODS = {}
 
 def register_method(m:Method) -> Method:
@@ -68,43 +63,72 @@ def register_method(m:Method) -> Method:
     METHODS[m.name] = m
     return m
 
-def _d(in_ch, ndf, n_layers, norm, init, spectral=False, antialias=False):
-    return init_weights(PatchDiscriminator(in_ch, ndf, n_layers, norm, spectral, antialias), init, 0.02)
+def get_method(name:str) -> Method:
+    "The entry of `METHODS` named `name`; an unknown name stops, listing the known ones"
+    if name not in METHODS:
+        raise ValueError(f'unknown method {name!r}: one of {", ".join(METHODS)}')
+    return METHODS[name]
 
-def build_pix2pix(ngf=64, ndf=64, netG='unet', num_downs=8, n_blocks=9, norm='batch', dropout=0.5, gan_mode='vanilla',
-                  lambda_l1=100.):
+# %% ../nbs/14_methods.ipynb #dfb4aa6f
+def _d(in_ch, ndf, n_layers, norm, init, spectral=False, antialias=False):
+    "A PatchGAN of `n_layers` on `in_ch` channels, initialised as its method's code does"
+    D = PatchDiscriminator(in_ch, ndf, n_layers, norm, spectral, antialias)
+    return init_weights(D, init, 0.02)
+
+def build_pix2pix(ngf:int=64, ndf:int=64, # the widths of G's and D's first layers
+                  netG:str='unet', # 'unet' (`num_downs` halvings) or 'resnet' (`n_blocks` blocks)
+                  num_downs:int=8, n_blocks:int=9, # the U-Net's depth; the ResNet's blocks
+                  norm:str='batch', dropout:float=0.5, # G's and D's normalisation; G's dropout
+                  gan_mode:str='vanilla', lambda_l1:float=100., # the GAN loss; the L1 weight
+                 ) -> Pix2Pix:
+    "pix2pix: a U-Net (or ResNet) generator and a 70x70 PatchGAN on (H&E, IHC), GAN + L1"
     G = (UnetGenerator(ngf, num_downs, norm, dropout) if netG == 'unet' else
          ResnetGenerator(ngf, n_blocks, norm, dropout))
     return Pix2Pix(init_weights(G, 'normal'), _d(6, ndf, 3, norm, 'normal'), gan_mode, lambda_l1)
 
-def build_pyramidp2p(ngf=64, ndf=64, n_blocks=9, norm='batch', dropout=0.5, gan_mode='vanilla',
-                     weights=(25., 25., 25., 25.)):
+# %% ../nbs/14_methods.ipynb #35cbe2da
+def build_pyramidp2p(ngf:int=64, ndf:int=64, # the widths of G's and D's first layers
+                     n_blocks:int=9, # the ResNet generator's residual blocks
+                     norm:str='batch', dropout:float=0.5, # G's and D's normalisation; G's dropout
+                     gan_mode:str='vanilla', # the adversarial loss
+                     weights=(25., 25., 25., 25.), # the L1 weight at each scale of the pyramid
+                    ) -> PyramidPix2Pix:
+    "PyramidPix2pix: a ResNet generator, pix2pix's PatchGAN, L1 at four scales of a pyramid"
     G = init_weights(ResnetGenerator(ngf, n_blocks, norm, dropout), 'normal')
     return PyramidPix2Pix(G, _d(6, ndf, 3, norm, 'normal'), gan_mode, weights)
 
-def build_cyclegan(ngf=64, ndf=64, n_blocks=9, norm='instance', gan_mode='lsgan', lambda_a=10., lambda_b=10.,
-                   lambda_idt=0.5, pool=50):
-    g, d = lambda: init_weights(ResnetGenerator(ngf, n_blocks, norm), 'normal'), lambda: _d(3, ndf, 3, norm, 'normal')
+# %% ../nbs/14_methods.ipynb #0c81f13d
+def build_cyclegan(ngf:int=64, ndf:int=64, # the widths of the Gs' and Ds' first layers
+                   n_blocks:int=9, norm:str='instance', # the Gs' residual blocks; the normalisation
+                   gan_mode:str='lsgan', # the adversarial loss
+                   lambda_a:float=10., lambda_b:float=10., # the weights of the two cycle losses
+                   lambda_idt:float=0.5, # the identity loss, as a fraction of the cycle weights
+                   pool:int=50, # the image pool the discriminators draw generated images from
+                  ) -> CycleGAN:
+    "CycleGAN: two ResNet generators (H&E -> IHC -> H&E), two PatchGANs, LSGAN + cycle + identity"
+    g = lambda: init_weights(ResnetGenerator(ngf, n_blocks, norm), 'normal')
+    d = lambda: _d(3, ndf, 3, norm, 'normal')
     return CycleGAN(g(), g(), d(), d(), gan_mode, lambda_a, lambda_b, lambda_idt, pool)
 
-def build_contrastive(ngf:int=64, ndf:int=64, n_blocks:int=9, n_layers_d:int=3, norm:str='instance',
-                      antialias:bool=True,  # anti-aliased resampling, ResNet G and D (CUT's --no_antialias: both off)
-                      spectral:bool=False,  # spectral norm on every convolution of G and D, not of F (ASP's code)
-                      generator:str='resnet', # 'resnet' or 'ammfi' (Qu et al.: strided convolutions of its own)
-                      attention:bool=True,  # the AMMFI modules (the ablation: off)
-                      **kwargs) -> ContrastiveGAN:
-    "CUT, FastCUT, ASP or the AMMFI model: the generator, the PatchGAN, then `ContrastiveGAN(**kwargs)`"
-    G = (ResnetGenerator(ngf, n_blocks, norm, antialias=antialias) if generator == 'resnet' else
+# %% ../nbs/14_methods.ipynb #18fc7406
+def _generator(kind:str, ngf:int, n_blocks:int, norm:str, antialias:bool, attention:bool):
+    "The contrastive family's generator, Xavier-initialised: a ResNet or Qu et al.'s (kind 'ammfi')"
+    G = (ResnetGenerator(ngf, n_blocks, norm, antialias=antialias) if kind == 'resnet' else
          AMMFIGenerator(ngf, n_blocks, norm, attention=attention))
-    G = init_weights(G, 'xavier')
+    return init_weights(G, 'xavier')
+
+def build_contrastive(ngf:int=64, ndf:int=64, # the widths of G's and D's first layers
+                      n_blocks:int=9, n_layers_d:int=3, # G's residual blocks; D's layers
+                      norm:str='instance', # G's and D's normalisation
+                      antialias:bool=True, # anti-aliased resampling in G and D (CUT's code)
+                      spectral:bool=False, # spectral norm on every conv of G and D, not F (ASP's)
+                      generator:str='resnet', attention:bool=True, # 'resnet'/'ammfi'; its modules
+                      **kwargs) -> ContrastiveGAN: # `ContrastiveGAN`'s: its losses, their weights
+    "CUT, FastCUT, ASP or the AMMFI model: the generator, the PatchGAN, `ContrastiveGAN(**kwargs)`"
+    G = _generator(generator, ngf, n_blocks, norm, antialias, attention)
     D = _d(3, ndf, n_layers_d, norm, 'xavier', spectral, antialias)
     if spectral: spectral_norm_all(G)
     return ContrastiveGAN(G, D, **kwargs)
-
-_CUT = dict(ngf=64, ndf=64, n_blocks=9, norm='instance', antialias=True, gan_mode='lsgan')
-_ASP = dict(ngf=64, ndf=32, n_blocks=6, n_layers_d=5, norm='instance', antialias=True, spectral=True, gan_mode='lsgan',
-            lambda_nce=10., nce_idt=False, flip_equivariance=False, lambda_asp=10., asp_mode='lambda_linear',
-            lambda_gp=10., gp_weights=(1/64, 1/32, 1/16, 1/8, 1/4, 1.), idt_average=False)
 
 # %% ../nbs/14_methods.ipynb #40d04340
 def _unet_multiple(options:dict) -> int:
@@ -114,210 +138,146 @@ def _unet_multiple(options:dict) -> int:
 def _unet_fit(options:dict, crop:int) -> dict:
     "`options` with the U-Net no deeper than `crop` allows (its largest power-of-two factor)"
     if options.get('netG', 'unet') != 'unet': return options
-    return {**options, 'num_downs': min(options.get('num_downs', 8), (crop & -crop).bit_length() - 1)}
+    deepest = (crop & -crop).bit_length() - 1
+    return {**options, 'num_downs': min(options.get('num_downs', 8), deepest)}
 
 # %% ../nbs/14_methods.ipynb #57919fbf
-for _m in [
-    Method('pix2pix', 'pix2pix', 'Isola et al., CVPR 2017', 'paired',
-           'U-Net 256 (BatchNorm, dropout), 70x70 PatchGAN, vanilla GAN + L1 x 100',
-           build_pix2pix, (100, 100), dict(netG='unet', norm='batch', gan_mode='vanilla', lambda_l1=100.),
-           multiple=_unet_multiple, fit_crop=_unet_fit),
-    Method('pyramidp2p', 'PyramidP2P', 'Liu et al., CVPRW 2022 (BCI)', 'paired',
-           'ResNet-9blocks, vanilla GAN + L1 x 25 at 4 scales of a Gaussian pyramid',
-           build_pyramidp2p, (100, 100), dict(n_blocks=9, norm='batch', gan_mode='vanilla',
-                                              weights=(25., 25., 25., 25.))),
-    Method('cyclegan', 'CycleGAN', 'Zhu et al., ICCV 2017', 'unpaired',
-           '2 ResNet-9blocks, 2 PatchGANs, LSGAN + cycle x 10 + identity x 0.5, image pool 50, '
-           'G updated before D as in the reference code',
-           build_cyclegan, (100, 100), dict(n_blocks=9, norm='instance', gan_mode='lsgan', lambda_idt=0.5)),
-    Method('cut', 'CUT', 'Park et al., ECCV 2020', 'unpaired',
-           'anti-aliased ResNet-9blocks, LSGAN + PatchNCE x 1 + identity NCE',
-           build_contrastive, (200, 200), dict(_CUT, lambda_nce=1., nce_idt=True)),
-    Method('fastcut', 'FastCUT', 'Park et al., ECCV 2020', 'unpaired',
-           'as CUT, PatchNCE x 10, flip equivariance, no identity NCE',
-           build_contrastive, (150, 50), dict(_CUT, lambda_nce=10., nce_idt=False, flip_equivariance=True)),
-    Method('asp', 'ASP', 'Li et al., MICCAI 2023', 'paired (weakly)',
-           'FastCUT + ASP `lambda_linear` x 10 + Gaussian pyramid x 10, ResNet-6blocks, 5-layer PatchGAN (ndf 32), '
-           'spectral norm, LSGAN (the MIST settings)',
-           build_contrastive, (30, 10), dict(_ASP)),
-]: register_method(_m)
+register_method(Method('pix2pix', 'pix2pix', 'Isola et al., CVPR 2017', 'paired',
+    'U-Net 256 (BatchNorm, dropout), 70x70 PatchGAN, vanilla GAN + L1 x 100',
+    build_pix2pix, (100, 100), dict(netG='unet', norm='batch', gan_mode='vanilla', lambda_l1=100.),
+    multiple=_unet_multiple, fit_crop=_unet_fit))
+register_method(Method('pyramidp2p', 'PyramidP2P', 'Liu et al., CVPRW 2022 (BCI)', 'paired',
+    'ResNet-9blocks, vanilla GAN + L1 x 25 at 4 scales of a Gaussian pyramid',
+    build_pyramidp2p, (100, 100), dict(n_blocks=9, norm='batch', gan_mode='vanilla',
+                                       weights=(25., 25., 25., 25.))))
+register_method(Method('cyclegan', 'CycleGAN', 'Zhu et al., ICCV 2017', 'unpaired',
+    '2 ResNet-9blocks, 2 PatchGANs, LSGAN + cycle x 10 + identity x 0.5, image pool 50, '
+    'G updated before D as in the reference code',
+    build_cyclegan, (100, 100),
+    dict(n_blocks=9, norm='instance', gan_mode='lsgan', lambda_idt=0.5)));
+
+# %% ../nbs/14_methods.ipynb #4be0431a
+_CUT = dict(ngf=64, ndf=64, n_blocks=9, norm='instance', antialias=True, gan_mode='lsgan')
+register_method(Method('cut', 'CUT', 'Park et al., ECCV 2020', 'unpaired',
+    'anti-aliased ResNet-9blocks, LSGAN + PatchNCE x 1 + identity NCE',
+    build_contrastive, (200, 200), dict(_CUT, lambda_nce=1., nce_idt=True)))
+register_method(Method('fastcut', 'FastCUT', 'Park et al., ECCV 2020', 'unpaired',
+    'as CUT, PatchNCE x 10, flip equivariance, no identity NCE',
+    build_contrastive, (150, 50),
+    dict(_CUT, lambda_nce=10., nce_idt=False, flip_equivariance=True)));
+
+# %% ../nbs/14_methods.ipynb #6ada69de
+_ASP = dict(ngf=64, ndf=32, n_blocks=6, n_layers_d=5, norm='instance', antialias=True,
+            spectral=True, gan_mode='lsgan', lambda_nce=10., nce_idt=False, flip_equivariance=False,
+            lambda_asp=10., asp_mode='lambda_linear', lambda_gp=10.,
+            gp_weights=(1/64, 1/32, 1/16, 1/8, 1/4, 1.), idt_average=False)
+register_method(Method('asp', 'ASP', 'Li et al., MICCAI 2023', 'paired (weakly)',
+    'FastCUT + ASP `lambda_linear` x 10 + Gaussian pyramid x 10, ResNet-6blocks, 5-layer PatchGAN '
+    '(ndf 32), spectral norm, LSGAN (the MIST settings)',
+    build_contrastive, (30, 10), dict(_ASP)));
 
 # %% ../nbs/14_methods.ipynb #3a7fc248
 def _ceff_needs(options:dict) -> bool:
     "Whether CEFF with `options` uses its pretrained encoders: the fusion or the adaptive L1 is on"
     return bool(options.get('fusion', True) or options.get('awl', True))
 
-def _ceff_prepare(dataset, options, seed, num_workers):
-    "The pretrained encoders CEFF trains with (`options['encoders']`, else the dataset's, pretrained if missing)"
+def _ceff_prepare(dataset, # a settings.ini name or a dataset folder
+                  options:dict, seed:int, num_workers:int|None, # the run's
+                 ) -> dict:
+    "CEFF's pretrained encoders: `options['encoders']`, else the dataset's (pretrained if missing)"
     from ihc_nb.encoders import encoder_checkpoint, load_encoders, pretrain_encoders
     if not _ceff_needs(options): return dict(encoders=None)
     path = Path(options.pop('encoders', None) or encoder_checkpoint(dataset))
     if not path.exists():
         print(f'no pretrained encoders for {dataset} at {path}: pretraining them now')
-        pretrain_encoders(dataset, path.parent, ngf=options.get('ngf', 64), seed=seed, num_workers=num_workers)
+        pretrain_encoders(dataset, path.parent, ngf=options.get('ngf', 64), seed=seed,
+                          num_workers=num_workers)
     return dict(encoders=load_encoders(path))
 
-# %% ../nbs/14_methods.ipynb #5304419d
-def _ceff_skeleton(options):
+# %% ../nbs/14_methods.ipynb #f93a5743
+def _ceff_skeleton(options:dict) -> dict:
     "Untrained encoders of the recorded width, for a checkpoint to fill"
     from ihc_nb.encoders import DualEncoder
-    return dict(encoders=DualEncoder(options.get('ngf', 64), init=False) if _ceff_needs(options) else None)
+    if not _ceff_needs(options): return dict(encoders=None)
+    return dict(encoders=DualEncoder(options.get('ngf', 64), init=False))
 
 def _build_ceff(**kw):
+    "CEFF's `ceff_model` (imported when built: the encoders' chapter comes after this one)"
     from ihc_nb.ceff import ceff_model
     return ceff_model(**kw)
 
-register_method(Method(
-    'ceff', 'CEFF', 'Jia et al., 2025', 'paired',
-    'VMFE + ConvGRU, cross-attention to the pretrained H&E encoder, adaptive weighted L1, vanilla GAN; horizontal '
-    "flips only (the official code's, in pretraining too), validation on tiles of the training crop "
-    '(+ encoder pretraining 200 + 100 epochs, L2 1e-4 on every parameter)',
-    _build_ceff, (60, 40), dict(ngf=64, ndf=64, vmfe=True, fusion=True, awl=True, gan_mode='vanilla'),
+# %% ../nbs/14_methods.ipynb #a97a1ef6
+register_method(Method('ceff', 'CEFF', 'Jia et al., 2025', 'paired',
+    'VMFE + ConvGRU, cross-attention to the pretrained H&E encoder, adaptive weighted L1, '
+    "vanilla GAN; horizontal flips only (the official code's, in pretraining too), validation on "
+    'tiles of the training crop (+ encoder pretraining 200 + 100 epochs, L2 1e-4 on every '
+    'parameter)',
+    _build_ceff, (60, 40),
+    dict(ngf=64, ndf=64, vmfe=True, fusion=True, awl=True, gan_mode='vanilla'),
     augment='hflip', valid_tile=True, multiple=lambda options: 8, needs_encoders=_ceff_needs,
-    prepare=_ceff_prepare, skeleton=_ceff_skeleton));
-register_method(Method(
-    'ammfi', 'AMMFI', 'Qu et al., 2024', 'paired',
-    'AMMFI ResNet-6blocks, multi-magnification views upscaled with BSRGAN when its weights are found (else '
-    'Lanczos; run.json and results.csv record which), LSGAN + PatchNCE x 10 + ASP x 10 + Gaussian pyramid '
-    "x 10, ASP's 5-layer anti-aliased PatchGAN",
+    prepare=_ceff_prepare, skeleton=_ceff_skeleton))
+register_method(Method('ammfi', 'AMMFI', 'Qu et al., 2024', 'paired',
+    'AMMFI ResNet-6blocks, multi-magnification views upscaled with BSRGAN when its weights are '
+    'found (else Lanczos; run.json and results.csv record which), LSGAN + PatchNCE x 10 + ASP x 10 '
+    "+ Gaussian pyramid x 10, ASP's 5-layer anti-aliased PatchGAN",
     build_contrastive, (30, 10), dict(_ASP, generator='ammfi', attention=True), multimag=True));
 
-# %% ../nbs/14_methods.ipynb #ae2e79e6
-def get_method(name:str) -> Method:
-    "The entry of `METHODS` named `name`; an unknown name stops, listing the known ones"
-    if name not in METHODS: raise ValueError(f'unknown method {name!r}: one of {", ".join(METHODS)}')
-    return METHODS[name]
-
+# %% ../nbs/14_methods.ipynb #6a1deb82
 def build_method(name:str, **options) -> GANModel:
     "The `GANModel` of method `name` with its defaults, `options` overriding them"
     m = get_method(name)
     return m.build(**{**m.options, **options})
 
-# %% ../nbs/14_methods.ipynb #ac020aca
-def check_options(m:Method, # the method
-                  options:dict, # options overriding its defaults
-                 ):
-    "Build `m` with `options` on the meta device (no memory, no time): an unknown option stops here, named"
-    try:
-        with torch.device('meta'): m.skeleton_model({**m.options, **options})
-    except TypeError as e:
-        known = sorted({*m.options, *inspect.signature(m.build).parameters} - {'kw', 'kwargs'})
-        raise ValueError(f'--options for {m.name}: {e}; its options include {", ".join(known)}') from None
+# %% ../nbs/14_methods.ipynb #cceeb62f
+@patch
+def skeleton_model(self:Method, options:dict) -> GANModel:
+    "The method built with a run's `options`, its extra parts (CEFF's encoders) untrained"
+    return self.build(**{**options, **(self.skeleton(options) if self.skeleton else {})})
 
-# %% ../nbs/14_methods.ipynb #e7ce6403
-def _takes(nets:list, crop:int) -> bool:
-    "Do the networks `nets` take a crop x crop input? (run on the meta device: no memory, no arithmetic)"
-    try:
-        for net in nets:
-            ch = next(m for m in net.modules() if isinstance(m, nn.Conv2d)).in_channels
-            net(torch.zeros(1, ch, crop, crop, device='meta'))
-        return True
-    except (RuntimeError, ValueError): return False
-
-def check_crop(m:Method, # the method
-               options:dict, # options overriding its defaults
-               crop:int, # the training crop
-              ):
-    "Stop, naming the crops that work, if the method's PatchGANs or U-Net cannot take `crop` (e.g. pix2pix at 128)"
-    with torch.device('meta'): model = m.skeleton_model({**m.options, **options})
-    nets = [n for n in model.modules() if isinstance(n, PatchDiscriminator)]
-    if any(isinstance(x, UnetBlock) for x in model.G.modules()): nets.append(model.G)
-    if _takes(nets, crop): return
-    ok = [c for c in range(32, 2049, 32) if _takes(nets, c)][:3]
-    raise ValueError(f'--crop {crop}: the networks of {m.name} cannot take it (a U-Net of depth d takes multiples of 2^d, '
-                     f'a PatchGAN of n layers needs about 3 x 2^n); crops that work: {", ".join(map(str, ok))}, ...')
-
-
-
-# %% ../nbs/14_methods.ipynb #d511278d
-def _jsonable(o):
-    if isinstance(o, dict): return {k: _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return [_jsonable(v) for v in o]
-    return o if isinstance(o, (str, int, float, bool, type(None))) else repr(o)
-
-def _check_resumable(run_dir:Path, info:dict, resume:bool):
-    "Refuse to resume a run folder whose checkpoint was trained with another method or other options"
-    if not (resume and (run_dir/'checkpoints'/'last.pth').exists() and (run_dir/'run.json').exists()): return
-    old = json.loads((run_dir/'run.json').read_text())
-    keys = ('method', 'options', 'multimag', 'augment', 'upscaler')
-    diff = {k: (old.get(k), info[k]) for k in keys if old.get(k) != info[k]}
-    if diff: raise ValueError(f'{run_dir} holds a run trained differently ({diff}): '
-                              'choose another run name, or resume=False to start it over')
-
-def _results(untrained:dict, identity:dict, final, name:str, upscaler:str|None) -> pd.DataFrame:
-    "PSNR and SSIM of the untrained generator, the identity mapping and the trained one; the upscaler used"
-    rows = [untrained, identity, final]
-    return pd.DataFrame({'psnr': [r['psnr'] for r in rows], 'ssim': [r['ssim'] for r in rows],
-                         'upscaler': [None, None, upscaler]},
-                        index=['untrained generator', 'identity (H&E as IHC)', name])
-
+# %% ../nbs/14_methods.ipynb #bd6c315b
 def train(method:str,          # a key of `METHODS`
           dataset:str,         # a settings.ini name or a dataset folder
           run:str|None=None,   # the run folder's name (default `<method>-<dataset>`)
-          crop:int|None=None, batch_size:int|None=None, epochs:int|None=None, epochs_decay:int|None=None,
+          crop:int|None=None, batch_size:int|None=None, # (default: the dataset's settings)
+          epochs:int|None=None, epochs_decay:int|None=None, # (the dataset's, else the paper's)
           lr:float|None=None, valid_n:int|None=None,
           multimag:bool|None=None, # multi-magnification views (default: the method's)
           seed:int=0,
           resume:bool=True,    # continue the run from its last checkpoint
           num_workers:int|None=None, root:str|Path|None=None, device=None,
           compile:bool=False,  # torch.compile each network
-          augment:str|None=None,  # 'dihedral', 'hflip' or 'none' (default: the method's, hflip for ceff)
-          upscaler:str='auto', # the views' upscaler: 'bsrgan', 'lanczos' or 'auto' (BSRGAN if its weights are here)
+          augment:str|None=None,  # 'dihedral', 'hflip' or 'none' (default: the method's)
+          upscaler:str='auto', # the views': 'bsrgan', 'lanczos' or 'auto' (BSRGAN with weights)
           **options) -> dict:
-    "Train `method` on `dataset` in `<root>/<run>`; returns the learner, run folder, history and results"
+    "Train `method` on `dataset` in `<root>/<run>`: the learner, run folder, history and results"
     m = get_method(method)
-    for k, v in dict(epochs=epochs, epochs_decay=epochs_decay, crop=crop, batch_size=batch_size).items():
-        if v is not None and (v < 0 or k in ('crop', 'batch_size') and v == 0):
-            raise ValueError(f'--{k.replace("_", "-")} {v}: must be {"0 or more" if "epochs" in k else "positive"}')
-    check_options(m, options)
+    check_args(m, options, epochs=epochs, epochs_decay=epochs_decay, crop=crop,
+                batch_size=batch_size)
     rank, world = dist_setup()
-    if device is None and torch.cuda.is_available(): device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
-    if device is not None and torch.device(device).type == 'cuda': torch.cuda.set_device(torch.device(device))
-    mm = m.multimag if multimag is None else multimag
-    up_name, up = pick_upscaler(upscaler) if mm else (None, None)   # missing BSRGAN weights stop here
-    aug = m.augment if augment is None else augment
-    s = run_settings(dataset, dict(epochs=m.epochs[0], epochs_decay=m.epochs[1]), crop=crop, batch_size=batch_size,
-                     epochs=epochs, epochs_decay=epochs_decay, lr=lr, load_size=None, valid_n=valid_n)
-    spec, found = find_pairs(dataset)              # a missing dataset stops here
-    run_dir = run_path(run or f'{method}-{spec.name}', root)
-    check_crop(m, options, s['crop'])              # before any data is loaded
-    if is_main(): print(f'{method} on {spec.name}: {len(found.pairs)} pairs ({spec.layout}); run folder {run_dir}'
-                        + (f'; multi-magnification views upscaled with {up_name}' if mm else '')
-                        + (f'; {world} processes' if world > 1 else ''))
-    torch.manual_seed(seed); random.seed(seed)
-    extra = {}
-    if m.prepare:   # e.g. CEFF's encoder pretraining: done once, by the main process, the others load the result
-        if not is_main(): barrier()
-        extra = m.prepare(dataset, options, seed, num_workers)
-        if is_main(): barrier()
-    dls = pair_dls(dataset, crop=s['crop'], bs=s['batch_size'], load_size=s['load_size'], valid_n=s['valid_n'],
-                   augment=None if aug == 'none' else aug, num_workers=num_workers, seed=seed, device=device,
-                   multimag=MultiMag(s['crop'], upscaler=up) if mm else None)
-    model = m.build(**{**m.options, **options, **extra})
-    if compile:   # each network in place (its state dict keeps its keys, so checkpoints stay portable)
-        for net in model.children(): net.compile()
-    learn = StainLearner(dls, model, lr=s['lr'], cbs=SampleGrid(), valid_tile=s['crop'] if m.valid_tile else None)
-    untrained = dict(zip(['valid_loss', *[x.name for x in learn.metrics]], learn.validate()))
-    identity = identity_scores(dls.valid)
-    info = _jsonable(dict(method=method, dataset=str(dataset), options={**m.options, **options}, multimag=mm,
-                          upscaler=up_name, augment=aug, valid_tile=learn.valid_tile, settings=s, seed=seed,
-                          ihc_nb=ihc_nb.__version__))
-    _check_resumable(run_dir, info, resume)
-    barrier()
-    if is_main():
-        with atomic_path(run_dir/'run.json') as t: t.write_text(json.dumps(info, indent=1))
-    fit_resumable(learn, run_dir, s['lr'], s['epochs'], s['epochs_decay'], resume=resume)
-    if not is_main(): return dict(learn=learn, run=run_dir, history=None, results=None)
-    history = pd.read_csv(run_dir/'history.csv')
-    results = _results(untrained, identity, history.iloc[-1], f'{method}, {len(history)} epochs', up_name)
-    results.to_csv(run_dir/'results.csv')
-    return dict(learn=learn, run=run_dir, history=history, results=results)
+    device = pick_device(device)
+    views = pick_views(m, multimag, upscaler, augment)       # missing BSRGAN weights stop here
+    s = run_settings(dataset, dict(epochs=m.epochs[0], epochs_decay=m.epochs[1]), crop=crop,
+                     batch_size=batch_size, epochs=epochs, epochs_decay=epochs_decay, lr=lr,
+                     load_size=None, valid_n=valid_n)
+    spec, found, folder = open_run(m, options, dataset, run, root, s['crop'])
+    p = RunPlan(m, options, dataset, s, folder, seed=seed, num_workers=num_workers, device=device,
+                **views)
+    if is_main(): print(describe_run(p, spec, found, world))
+    torch.manual_seed(seed)
+    random.seed(seed)
+    extra = prepare_extras(p)
+    learn = build_learner(p, build_dls(p), extra, compile)
+    untrained, identity = start_scores(learn)
+    record_run(p, learn, resume)
+    fit_resumable(learn, folder, s['lr'], s['epochs'], s['epochs_decay'], resume=resume)
+    return report_run(p, learn, untrained, identity)
 
 # %% ../nbs/14_methods.ipynb #3d0f72fe
 def load_run(run:str|Path, checkpoint:str='last.pth', device='cpu') -> GANModel:
-    "The trained method of the run folder `run` (its `run.json` and `checkpoints/<checkpoint>`), in eval mode"
+    "The trained method of run folder `run` (`run.json`, `checkpoints/<checkpoint>`), in eval mode"
     run = Path(run)
-    if not (run/'run.json').exists(): raise FileNotFoundError(f'{run} is not a training run folder (no run.json)')
+    if not (run/'run.json').exists():
+        raise FileNotFoundError(f'{run} is not a training run folder (no run.json)')
     info = json.loads((run/'run.json').read_text())
     model = get_method(info['method']).skeleton_model(info['options'])
     ck = torch.load(run/'checkpoints'/checkpoint, map_location='cpu', weights_only=True)
@@ -325,15 +285,29 @@ def load_run(run:str|Path, checkpoint:str='last.pth', device='cpu') -> GANModel:
     return model.eval().to(device)
 
 # %% ../nbs/14_methods.ipynb #dcf0b591
+def _options_json(options:str) -> dict:
+    "The method options of `--options` (a JSON object); anything else stops with an example"
+    try: opts = json.loads(options)
+    except json.JSONDecodeError as e:
+        raise ValueError(f'--options {options}: not JSON ({e}), e.g. \'{{"ngf": 32}}\'') from None
+    if not isinstance(opts, dict):
+        raise ValueError(f'--options {options}: give a JSON object, e.g. \'{{"ngf": 32}}\'')
+    return opts
+
+def weights_checksum(model:nn.Module) -> float:
+    "The sum of every weight of `model` in float64: the same in every process if their copies agree"
+    return sum(float(p.detach().double().sum()) for p in model.parameters())
+
+# %% ../nbs/14_methods.ipynb #c7716b5f
 @call_parse
 @user_errors
-def ihc_train(method:str='ammfi',   # pix2pix, pyramidp2p, cyclegan, cut, fastcut, asp, ceff or ammfi
+def ihc_train(method:str='ammfi',   # a method: pix2pix, pyramidp2p, cyclegan, cut, ..., ammfi
               dataset:str='synthetic', # a settings.ini name or a dataset folder
               run:str=None,         # run name (default: <method>-<dataset>)
-              crop:int=None, batch_size:int=None, epochs:int=None, epochs_decay:int=None, lr:float=None,
-              valid_n:int=None,
+              crop:int=None, batch_size:int=None, epochs:int=None, epochs_decay:int=None,
+              lr:float=None, valid_n:int=None,
               multimag:str=None,    # true/false: multi-magnification views (default: the method's)
-              upscaler:str='auto',  # bsrgan, lanczos or auto (BSRGAN when its weights are found, else Lanczos)
+              upscaler:str='auto',  # bsrgan, lanczos or auto (BSRGAN if its weights are found)
               augment:str=None,     # dihedral, hflip or none (default: the method's)
               options:str='{}',     # method options as JSON, e.g. '{"ngf": 32}'
               seed:int=0,
@@ -342,23 +316,21 @@ def ihc_train(method:str='ammfi',   # pix2pix, pyramidp2p, cyclegan, cut, fastcu
               device:str=None,      # default: this process's GPU (LOCAL_RANK), else the CPU
               compile:bool=False,   # torch.compile the networks
              ):
-    "Train a method on a dataset (what nbs/train.ipynb does); under accelerate launch or torchrun, on several GPUs"
+    "Train a method on a dataset (as nbs/train.ipynb does); under a launcher, on several GPUs"
     mm = None if multimag is None else multimag.lower() in ('1', 'true', 'yes')
-    try: opts = json.loads(options)
-    except json.JSONDecodeError as e:
-        raise ValueError(f'--options {options}: not JSON ({e}), e.g. \'{{"ngf": 32}}\'') from None
-    if not isinstance(opts, dict): raise ValueError(f'--options {options}: give a JSON object, e.g. \'{{"ngf": 32}}\'')
-    r = train(method, dataset, run, crop, batch_size, epochs, epochs_decay, lr, valid_n, mm, seed, not restart,
-              num_workers, device=device, compile=compile, augment=augment, upscaler=upscaler, **opts)
+    r = train(method, dataset, run, crop, batch_size, epochs, epochs_decay, lr, valid_n, mm, seed,
+              not restart, num_workers, device=device, compile=compile, augment=augment,
+              upscaler=upscaler, **_options_json(options))
     rank, world = dist_setup()
-    if world > 1:
-        total = sum(float(p.detach().double().sum()) for p in r['learn'].model.parameters())
-        sys.stdout.write(f'rank {rank}: weights checksum {total:.6f}\n'); sys.stdout.flush()  # one write per line
+    if world > 1:   # one write per line, so that the processes' lines do not interleave
+        total = weights_checksum(r['learn'].model)
+        sys.stdout.write(f'rank {rank}: weights checksum {total:.6f}\n')
+        sys.stdout.flush()
     if r['results'] is not None: print(r['results'].to_string())
 
 # %% ../nbs/14_methods.ipynb #d8f8c7b5
 def method_table() -> pd.DataFrame:
-    "Every method of `METHODS`: its paper, what it needs of the data, its defaults and schedule (README's table)"
+    "Every method of `METHODS`: its paper, the data it needs, its defaults and schedule (README)"
     return pd.DataFrame([{'method': f'`{m.name}`', 'paper': m.paper, 'data': m.pairs,
                           'defaults': f'{m.summary}; {m.epochs[0]} + {m.epochs[1]} epochs'}
                          for m in METHODS.values()]).set_index('method')

@@ -1,4 +1,4 @@
-"""What CEFF's Table 1 and 2 and Qu et al.'s TABLE I and II hold: their rows as runs of our methods, their columns, and their published numbers as printed (CEFF on BCI and MIST-ER/PR/Ki67, Qu et al. on MIST-HER2).
+"""What CEFF's Table 1 and 2 and Qu et al.'s TABLE I and II hold: their rows as runs of our methods, their columns, and their published numbers as printed (CEFF on BCI and MIST-ER/PR/Ki67, Qu et al. on MIST-HER2); and our tables of them: every cell with its 95% interval, a paired test against the paper's method, printed as the papers print them.
 
 Docs: https://ihc-nb.github.io/ihc_nb/papers.html.md"""
 
@@ -8,13 +8,20 @@ Docs: https://ihc-nb.github.io/ihc_nb/papers.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+
+from .metrics import METRICS, higher_is_better, paper_columns
+from .stats import ci_cell, over_seeds, paired_comparison
+
 # %% auto #0
-__all__ = ['TABLES', 'HER2_COLUMNS', 'PUBLISHED', 'Row', 'Table', 'method_rows', 'unique_runs']
+__all__ = ['TABLES', 'HER2_COLUMNS', 'PUBLISHED', 'Row', 'Table', 'method_rows', 'unique_runs', 'columns_of', 'row_values',
+           'published_rows', 'table_frame', 'display_table']
 
 # %% ../nbs/19a_papers.ipynb #642f195d
 @dataclass(frozen=True)
 class Row:
-    "A line of a paper's table that we train: its name, the method, the options and views that make it"
+    "A line of a paper's table that we train: its name, the method, the options and views making it"
     name: str
     method: str                 # a key of `ihc_nb.methods.METHODS`
     options: tuple = ()         # (option, value) pairs overriding the method's defaults
@@ -25,9 +32,10 @@ class Row:
         "What makes two rows one run"
         return (self.method, self.options, self.multimag)
 
+# %% ../nbs/19a_papers.ipynb #80663832
 @dataclass
 class Table:
-    "A paper's table: its rows, the paper's proposed row, its metric columns, and rows without public code"
+    "A paper's table: its rows, its proposed row, its metric columns, and rows without public code"
     name: str           # the file stem of its CSV
     title: str
     columns: tuple      # metric columns, as `ihc_nb.metrics.paper_columns` names them
@@ -42,21 +50,27 @@ def method_rows(*methods:str) -> list[Row]:
     return [Row(get_method(m).label, m) for m in methods]
 
 # %% ../nbs/19a_papers.ipynb #a2d4639c
-_QU = ('SSIM', 'PHV layer1', 'PHV layer2', 'PHV layer3', 'PHV layer4', 'PHV avg', 'FID', 'KID x1000', 'LPIPS', 'PSNR')
-TABLES = {t.name: t for t in [
+_CEFF_TABLES = [
     Table('table_ceff', 'Jia et al. 2025 (CEFF), Table 1', ('PSNR', 'SSIM', 'FID'), 'CEFF',
           method_rows('cyclegan', 'cut', 'pyramidp2p', 'asp', 'ceff'),
           {'ESI': 'no public code (Li et al., MICCAI 2024): published numbers only'}),
     Table('ablation_ceff', 'Jia et al. 2025 (CEFF), Table 2', ('PSNR', 'SSIM', 'FID'), 'full model',
-          [Row('without VMFE', 'ceff', (('vmfe', False),)), Row('without cross-attention fusion', 'ceff', (('fusion', False),)),
+          [Row('without VMFE', 'ceff', (('vmfe', False),)),
+           Row('without cross-attention fusion', 'ceff', (('fusion', False),)),
            Row('without adaptive L1', 'ceff', (('awl', False),)), Row('full model', 'ceff')]),
+]
+
+# %% ../nbs/19a_papers.ipynb #8817c951
+_QU = ('SSIM', 'PHV layer1', 'PHV layer2', 'PHV layer3', 'PHV layer4', 'PHV avg',
+       'FID', 'KID x1000', 'LPIPS', 'PSNR')
+TABLES = {t.name: t for t in _CEFF_TABLES + [
     Table('table_qu', 'Qu et al. 2024, TABLE I', _QU, 'ours',
           method_rows('pix2pix', 'cyclegan', 'cut', 'pyramidp2p', 'asp') + [Row('ours', 'ammfi')]),
     Table('ablation_qu', 'Qu et al. 2024, TABLE II', _QU, 'both',
           [Row('baseline (ASP)', 'asp'), Row('with multi-magnification', 'asp', multimag=True),
            Row('with attention', 'ammfi', multimag=False), Row('both', 'ammfi')]),
 ]}
-HER2_COLUMNS = ('DAB r', 'level acc')   # beyond the papers, in every table (the `dab` metric's columns)
+HER2_COLUMNS = ('DAB r', 'level acc')   # beyond the papers, in every table (the `dab` metric's)
 
 # %% ../nbs/19a_papers.ipynb #bb738def
 def unique_runs(tables:list[Table], # the tables to fill
@@ -65,69 +79,188 @@ def unique_runs(tables:list[Table], # the tables to fill
     "The runs the tables need, each once (the first row naming it), in table order"
     keep = None if methods == 'all' else set([methods] if isinstance(methods, str) else methods)
     out = {}
-    for r in (r for t in tables for r in t.rows if keep is None or r.method in keep): out.setdefault(r.run, r)
+    for r in (r for t in tables for r in t.rows if keep is None or r.method in keep):
+        out.setdefault(r.run, r)
     return out
 
 # %% ../nbs/19a_papers.ipynb #c293ddde
-PUBLISHED = {   # table -> dataset -> row -> the values of the table's columns, as printed
-    'table_ceff': {
-        'bci': {
-            'CycleGAN': (14.201, 0.424, 63.7),
-            'CUT': (17.322, 0.438, 65.0),
-            'PyramidP2P': (21.16, 0.477, 80.1),
-            'ASP': (17.869, 0.492, 54.3),
-            'ESI': (19.132, 0.499, 50.1),
-            'CEFF': (21.38, 0.504, 94.1),
-        },
-        'mist-er': {
-            'CycleGAN': (11.9, 0.181, 88.7),
-            'CUT': (12.03, 0.183, 47.1),
-            'PyramidP2P': (12.1, 0.191, 80.8),
-            'ASP': (13.89, 0.206, 41.2),
-            'ESI': (13.9, 0.209, 34.9),
-            'CEFF': (15.562, 0.243, 30.9),
-        },
-        'mist-pr': {
-            'CycleGAN': (12.99, 0.187, 78.6),
-            'CUT': (13.56, 0.192, 53.2),
-            'PyramidP2P': (14.43, 0.224, 79.2),
-            'ASP': (14.33, 0.216, 44.5),
-            'ESI': (15.936, 0.248, 34.2),
-            'CEFF': (15.99, 0.29, 93.7),
-        },
-        'mist-ki67': {
-            'CycleGAN': (12.917, 0.201, 100.8),
-            'CUT': (13.697, 0.212, 53.1),
-            'PyramidP2P': (13.987, 0.248, 89.8),
-            'ASP': (14.824, 0.241, 50.9),
-            'ESI': (16.093, 0.262, 31.1),
-            'CEFF': (16.21, 0.316, 107.6),
-        },
+PUBLISHED = {}   # table -> dataset -> row -> the values of the table's columns, as printed
+PUBLISHED['table_ceff'] = {
+    'bci': {
+        'CycleGAN': (14.201, 0.424, 63.7),
+        'CUT': (17.322, 0.438, 65.0),
+        'PyramidP2P': (21.16, 0.477, 80.1),
+        'ASP': (17.869, 0.492, 54.3),
+        'ESI': (19.132, 0.499, 50.1),
+        'CEFF': (21.38, 0.504, 94.1),
     },
-    'ablation_ceff': {
-        'mist-er': {
-            'without VMFE': (15.357, 0.235, 66.66),
-            'without cross-attention fusion': (15.423, 0.237, 67.73),
-            'without adaptive L1': (15.437, 0.24, 89.77),
-            'full model': (15.562, 0.243, 30.9),
-        },
+    'mist-er': {
+        'CycleGAN': (11.9, 0.181, 88.7),
+        'CUT': (12.03, 0.183, 47.1),
+        'PyramidP2P': (12.1, 0.191, 80.8),
+        'ASP': (13.89, 0.206, 41.2),
+        'ESI': (13.9, 0.209, 34.9),
+        'CEFF': (15.562, 0.243, 30.9),
     },
-    'table_qu': {
-        'mist-her2': {
-            'pix2pix': (0.1559, 0.5516, 0.507, 0.3253, 0.8511, 0.5588, 137.3, 82.9, 0.4722, 14.255),
-            'CycleGAN': (0.1914, 0.5633, 0.6346, 0.4695, 0.8871, 0.6386, 240.3, 311.1, 0.4598, 13.5389),
-            'CUT': (0.181, 0.5321, 0.4826, 0.306, 0.8323, 0.5383, 66.8, 19.0, 0.4542, 14.3022),
-            'PyramidP2P': (0.2078, 0.4787, 0.4524, 0.3313, 0.8423, 0.5362, 104.0, 61.8, 0.4493, 14.2033),
-            'ASP': (0.2004, 0.4534, 0.415, 0.2665, 0.8174, 0.4881, 51.4, 12.4, 0.4546, 14.1371),
-            'ours': (0.2153, 0.4482, 0.4094, 0.2639, 0.8157, 0.4843, 51.4, 8.6, 0.4432, 14.3711),
-        },
+    'mist-pr': {
+        'CycleGAN': (12.99, 0.187, 78.6),
+        'CUT': (13.56, 0.192, 53.2),
+        'PyramidP2P': (14.43, 0.224, 79.2),
+        'ASP': (14.33, 0.216, 44.5),
+        'ESI': (15.936, 0.248, 34.2),
+        'CEFF': (15.99, 0.29, 93.7),
     },
-    'ablation_qu': {
-        'mist-her2': {
-            'baseline (ASP)': (0.2004, 0.4534, 0.415, 0.2665, 0.8174, 0.4881, 51.4, 12.4, 0.4546, 14.1371),
-            'with multi-magnification': (0.198, 0.4494, 0.4119, 0.2654, 0.8165, 0.4858, 60.6, 29.7, 0.4465, 14.3046),
-            'with attention': (0.2187, 0.4527, 0.4148, 0.2867, 0.8183, 0.4918, 61.6, 23.0, 0.4478, 14.2963),
-            'both': (0.2153, 0.4482, 0.4094, 0.2639, 0.8157, 0.4843, 51.4, 8.6, 0.4432, 14.3711),
-        },
+    'mist-ki67': {
+        'CycleGAN': (12.917, 0.201, 100.8),
+        'CUT': (13.697, 0.212, 53.1),
+        'PyramidP2P': (13.987, 0.248, 89.8),
+        'ASP': (14.824, 0.241, 50.9),
+        'ESI': (16.093, 0.262, 31.1),
+        'CEFF': (16.21, 0.316, 107.6),
     },
 }
+
+# %% ../nbs/19a_papers.ipynb #d2c57607
+PUBLISHED['ablation_ceff'] = {
+    'mist-er': {
+        'without VMFE': (15.357, 0.235, 66.66),
+        'without cross-attention fusion': (15.423, 0.237, 67.73),
+        'without adaptive L1': (15.437, 0.24, 89.77),
+        'full model': (15.562, 0.243, 30.9),
+    },
+}
+
+# %% ../nbs/19a_papers.ipynb #a81a1614
+PUBLISHED['table_qu'] = {
+    'mist-her2': {
+        'pix2pix': (0.1559, 0.5516, 0.507, 0.3253, 0.8511, 0.5588,
+                    137.3, 82.9, 0.4722, 14.255),
+        'CycleGAN': (0.1914, 0.5633, 0.6346, 0.4695, 0.8871, 0.6386,
+                     240.3, 311.1, 0.4598, 13.5389),
+        'CUT': (0.181, 0.5321, 0.4826, 0.306, 0.8323, 0.5383,
+                66.8, 19.0, 0.4542, 14.3022),
+        'PyramidP2P': (0.2078, 0.4787, 0.4524, 0.3313, 0.8423, 0.5362,
+                       104.0, 61.8, 0.4493, 14.2033),
+        'ASP': (0.2004, 0.4534, 0.415, 0.2665, 0.8174, 0.4881,
+                51.4, 12.4, 0.4546, 14.1371),
+        'ours': (0.2153, 0.4482, 0.4094, 0.2639, 0.8157, 0.4843,
+                 51.4, 8.6, 0.4432, 14.3711),
+    },
+}
+
+# %% ../nbs/19a_papers.ipynb #253366a6
+PUBLISHED['ablation_qu'] = {
+    'mist-her2': {
+        'baseline (ASP)': (0.2004, 0.4534, 0.415, 0.2665, 0.8174, 0.4881,
+                           51.4, 12.4, 0.4546, 14.1371),
+        'with multi-magnification': (0.198, 0.4494, 0.4119, 0.2654, 0.8165, 0.4858,
+                                     60.6, 29.7, 0.4465, 14.3046),
+        'with attention': (0.2187, 0.4527, 0.4148, 0.2867, 0.8183, 0.4918,
+                           61.6, 23.0, 0.4478, 14.2963),
+        'both': (0.2153, 0.4482, 0.4094, 0.2639, 0.8157, 0.4843,
+                 51.4, 8.6, 0.4432, 14.3711),
+    },
+}
+
+# %% ../nbs/19a_papers.ipynb #729aca48
+def columns_of(t:Table) -> dict:
+    "Column -> (summary key, factor) of table `t`: its metric columns, then the HER2 agreement"
+    pc = paper_columns()
+    return {c: pc[c] for c in (*t.columns, *HER2_COLUMNS)}
+
+# %% ../nbs/19a_papers.ipynb #edf7e5f7
+def _value_cells(evs:list, c:str, k:str, f:float) -> dict:
+    "Column `c` (summary key `k`, times `f`) of a row's evaluations: value, lo, hi (sd over seeds)"
+    v, sd = over_seeds([e.summary[k] for e in evs])
+    bound = lambda b: np.mean([e.summary.get(f'{k}_{b}', np.nan) for e in evs]) * f
+    out = {c: v * f, f'{c} lo': bound('lo'), f'{c} hi': bound('hi')}
+    if len(evs) > 1: out[f'{c} sd'] = sd * f
+    return out
+
+# %% ../nbs/19a_papers.ipynb #f9c3d166
+def _per_image_key(key:str, evs:list) -> bool: return all(key in ev.per_image for ev in evs)
+
+def _paired_cells(evs:list, ref:list, c:str, k:str, f:float) -> dict:
+    "Column `c`'s paired comparison of a row's evaluations with `ref`'s: difference (times `f`), p"
+    mean = lambda es: pd.concat([e.per_image.set_index('name')[k] for e in es], axis=1).mean(axis=1)
+    a, b = mean(evs).align(mean(ref), join='inner')
+    pc = paired_comparison(a.to_numpy(), b.to_numpy())
+    return {f'{c} diff': pc['diff'] * f, f'{c} p': pc['p']}
+
+# %% ../nbs/19a_papers.ipynb #29849855
+def row_values(evs:list, # a row's evaluations, one per seed
+               cols:dict, # `columns_of` the table
+               ref:list|None=None, # the proposed row's evaluations (None: no paired test)
+              ) -> dict:
+    "The row's CSV cells: per column the value, its interval, (sd over seeds,) the paired test"
+    out = {}
+    for c, (k, f) in cols.items():
+        if k not in evs[0].summary: continue
+        out.update(_value_cells(evs, c, k, f))
+        if ref is not None and _per_image_key(k, evs + ref):
+            out.update(_paired_cells(evs, ref, c, k, f))
+    return out
+
+# %% ../nbs/19a_papers.ipynb #391e2763
+def published_rows(t:Table, dataset_name:str) -> dict:
+    "The paper's own numbers for table `t` on `dataset_name` (bci, mist-er...), by row"
+    rows = PUBLISHED.get(t.name, {}).get(dataset_name, {})
+    return {f'{r} (published)': dict(zip(t.columns, v)) for r, v in rows.items()}
+
+# %% ../nbs/19a_papers.ipynb #c67bd20e
+def _table_rows(t:Table, evs:dict, refs:dict, dataset_name:str) -> dict:
+    "Table `t`'s rows: ours (compared with the proposed one), the references, absent, published"
+    cols, ref, rows = columns_of(t), evs.get(t.proposed), {}
+    for r in [r for r in t.rows if r.name in evs]:
+        vs = row_values(evs[r.name], cols, None if r.name == t.proposed else ref)
+        rows[r.name] = dict(source='ours', **vs)
+    for name, e in refs.items(): rows[name] = dict(source='reference', **row_values(e, cols))
+    for name, why in t.absent.items(): rows[name] = dict(source=why)
+    for name, v in published_rows(t, dataset_name).items():
+        rows[name] = dict(source=f'{t.title} (published)', **v)
+    return rows
+
+# %% ../nbs/19a_papers.ipynb #87756a4f
+def _needs_weights(df:pd.DataFrame, cols:dict, missing:dict|None) -> pd.DataFrame:
+    "`df` with our (and the references') cells of each metric in `missing` naming its weights file"
+    for m, msg in (missing or {}).items():
+        for c, (k, _) in cols.items():
+            if METRICS[m].columns.get(c) != k: continue
+            df[c] = df[c].astype(object) if c in df else None
+            df.loc[df.source.isin(['ours', 'reference']), c] = f'needs {msg}'
+    return df
+
+def table_frame(t:Table, # the table
+                evs:dict, # row name -> its evaluations (one per seed)
+                refs:dict, # reference row name (identity, oracle) -> [Evaluation]
+                dataset_name:str, # for the published rows
+                missing:dict|None=None, # metric -> the message naming the weights file it needs
+               ) -> pd.DataFrame:
+    "Table `t` as a frame: a `source` column, then per column the value, lo, hi, (sd,) diff and p"
+    df = pd.DataFrame.from_dict(_table_rows(t, evs, refs, dataset_name), orient='index')
+    return _needs_weights(df, columns_of(t), missing)
+
+# %% ../nbs/19a_papers.ipynb #51b72cc1
+def _cell(r:pd.Series, c:str) -> str:
+    "Column `c` of the frame's row `r` as printed: value [lo, hi], `*` where p < 0.05; or text"
+    v = r[c]
+    if isinstance(v, str) or pd.isna(v): return v if isinstance(v, str) else ''
+    star = '*' if r.get(f'{c} p', 1) < 0.05 else ''
+    return ci_cell(v, r.get(f'{c} lo'), r.get(f'{c} hi')) + star
+
+def _bold_best(df:pd.DataFrame, col:pd.Series) -> list:
+    "The styles of the displayed column `col`: bold on the best of our rows in `df`"
+    ours = df.index[df.source == 'ours']
+    if col.name not in df: return [''] * len(col)
+    v = pd.to_numeric(df.loc[ours, col.name], errors='coerce')
+    best = (v.idxmax() if higher_is_better(col.name) else v.idxmin()) if v.notna().any() else None
+    return ['font-weight: bold' if i == best else '' for i in col.index]
+
+# %% ../nbs/19a_papers.ipynb #f84e0374
+def display_table(df:pd.DataFrame, # a `table_frame`
+                  columns:list, # the metric columns to show
+                 ):
+    "A pandas Styler of the table as the papers print it: value [lo, hi], * significant, best bold"
+    cells = pd.DataFrame(index=df.index)
+    for c in [c for c in columns if c in df]: cells[c] = df.apply(_cell, axis=1, c=c)
+    return cells.style.apply(lambda col: _bold_best(df, col))

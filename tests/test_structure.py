@@ -9,7 +9,7 @@ FLOORS = [  # from the bottom up; a module may import its own floor and those be
     ('data', {'tissue', 'synth', 'data', 'loaders', 'measures', 'multimag', 'pyramid'}),
     ('networks', {'layers', 'vmfe', 'fusion', 'awl', 'ammfi'}),
     ('losses', {'gan', 'losses'}),           # the GAN losses, PatchNCE / ASP, and the models built on them
-    ('training', {'training', 'learner', 'encoders', 'ceff', 'methods'}),
+    ('training', {'training', 'learner', 'encoders', 'ceff', 'runs', 'methods'}),
     ('evaluation', {'her2', 'features', 'stats', 'metrics', 'evaluation'}),
     ('staining', {'stainer', 'slidestate', 'wsi', 'cohort', 'usage', 'bench'}),   # bench times the slide pipeline too
     ('experiments', {'papers', 'experiments'}),   # the papers' tables: train, stain and evaluate every row
