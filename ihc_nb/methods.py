@@ -331,6 +331,6 @@ def ihc_train(method:str='ammfi',   # a method: pix2pix, pyramidp2p, cyclegan, c
 # %% ../nbs/14_methods.ipynb #d8f8c7b5
 def method_table() -> pd.DataFrame:
     "Every method of `METHODS`: its paper, the data it needs, its defaults and schedule (README)"
-    return pd.DataFrame([{'method': f'`{m.name}`', 'paper': m.paper, 'data': m.pairs,
+    return pd.DataFrame([{'method': m.name, 'paper': m.paper, 'data': m.pairs,
                           'defaults': f'{m.summary}; {m.epochs[0]} + {m.epochs[1]} epochs'}
                          for m in METHODS.values()]).set_index('method')

@@ -352,7 +352,7 @@ def _files(spec:MetricSpec) -> str:
 
 def metric_table() -> pd.DataFrame:
     "Every metric of `METRICS`: how it is computed, which way is better, if a default, its files"
-    row = lambda n, s: {'metric': f'`{n}`', 'as computed by': s.doc,
+    row = lambda n, s: {'metric': n, 'as computed by': s.doc,
                         'better': 'higher' if s.higher else 'lower',
                         'by default': 'yes' if s.default else 'no',
                         'network (file, looked up on disk)': _files(s)}

@@ -41,7 +41,7 @@ def tiny(tmp_path_factory):
 
 
 def test_toy_method_trains_stains_and_benchmarks(toy, tiny):
-    assert list(METHODS)[-1] == 'toy' and method_table().loc['`toy`', 'paper'] == 'nobody, 2026'
+    assert list(METHODS)[-1] == 'toy' and method_table().loc['toy', 'paper'] == 'nobody, 2026'
     check_crop(toy, {}, 32)
     r = train('toy', tiny/'syn', run='toy', root=tiny/'runs', crop=32, batch_size=2, epochs=1, epochs_decay=0,
               num_workers=0)

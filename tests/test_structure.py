@@ -49,3 +49,10 @@ def test_training_pulls_in_no_evaluation():
     loaded = {m.removeprefix('ihc_nb.') for m in subprocess.run([sys.executable, '-c', code], capture_output=True,
                                                                   text=True, check=True).stdout.split()}
     assert loaded and not loaded & (FLOORS[5][1] | FLOORS[6][1] | FLOORS[7][1]), loaded
+
+
+def test_code_meets_its_shape_targets():
+    "tools/code_measures.py: function and export-cell lengths, definitions per cell, long lines, boolean test_eq"
+    root = PKG.parent
+    r = subprocess.run([sys.executable, str(root/'tools'/'code_measures.py'), '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
