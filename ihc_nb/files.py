@@ -15,7 +15,8 @@ from fastcore.foundation import L
 
 # %% auto #0
 __all__ = ['is_main', 'atomic_path', 'stale_temps', 'remove_stale_temps', 'sha256_file', 'save_figure', 'save_png', 'jsonable',
-           'save_json', 'papermill_output', 'keep_notebook', 'notebook_parameters', 'check_parameters']
+           'save_json', 'papermill_output', 'keep_notebook', 'declared_parameters', 'notebook_parameters',
+           'check_values', 'check_parameters']
 
 # %% ../nbs/00a_files.ipynb #d496850c
 def is_main() -> bool:
@@ -113,13 +114,18 @@ def save_json(obj, # what to write (made plain by `jsonable`)
     return path
 
 # %% ../nbs/00a_files.ipynb #a37d4806
-def _cmdline(pid:int) -> tuple[list[str], Path]|None:
-    "(arguments, working directory) of process `pid`, or None where they cannot be read"
+def _launch_dir(pid:int) -> list[Path]:
+    "The folder process `pid` was started in, as its `$PWD` says (papermill's `--cwd` moves its own)"
+    env = Path(f'/proc/{pid}/environ').read_bytes().split(b'\0')
+    return [Path(e[4:].decode()) for e in env if e.startswith(b'PWD=')]
+
+def _cmdline(pid:int) -> tuple[list[str], list[Path]]|None:
+    "(arguments, working folders: now and at its start) of process `pid`, or None where unreadable"
     try:
         argv = Path(f'/proc/{pid}/cmdline').read_bytes().split(b'\0')[:-1]
-        cwd = Path(os.readlink(f'/proc/{pid}/cwd'))
+        dirs = [Path(os.readlink(f'/proc/{pid}/cwd')), *_launch_dir(pid)]
     except OSError: return None
-    return [a.decode() for a in argv], cwd
+    return [a.decode() for a in argv], dirs
 
 def _output_arg(args:list[str]) -> str|None:
     "The output path in papermill command line `args` (as papermill's CLI parses it), else None"
@@ -137,7 +143,9 @@ def papermill_output(pid:int|None=None) -> Path|None:
     proc = _cmdline(os.getppid() if pid is None else pid)
     out = _output_arg(proc[0]) if proc else None
     if out in (None, '-'): return None
-    return proc[1]/out if not Path(out).is_absolute() else Path(out)
+    if Path(out).is_absolute(): return Path(out)
+    found = [d/out for d in proc[1] if (d/out).exists()]   # the newest: papermill writes it first
+    return max(found, key=lambda p: p.stat().st_mtime) if found else proc[1][0]/out
 
 def keep_notebook(run:str|Path, # the run folder
                   name:str|None=None, # the copy's file name (default: the notebook's own)
@@ -151,21 +159,46 @@ def keep_notebook(run:str|Path, # the run folder
     return dst
 
 # %% ../nbs/00a_files.ipynb #7c8557bf
+def _literal(node:ast.AST):
+    "The value of a literal expression (a default of the parameters cell), else None"
+    try: return ast.literal_eval(node)
+    except (ValueError, SyntaxError): return None
+
+def declared_parameters(nb:dict) -> dict:
+    "The names the `parameters` cell of notebook `nb` (its JSON) assigns, with their literal defaults"
+    cells = [c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', [])]
+    src = ''.join(cells[0]['source']) if cells else ''
+    return {t.id: _literal(n.value) for n in ast.parse(src).body if isinstance(n, ast.Assign)
+            for t in n.targets if isinstance(t, ast.Name)}
+
 def notebook_parameters(nb_path:str|Path) -> tuple[list[str], list[str]]:
     "(names its `parameters` cell declares, names papermill was given) of a papermill notebook"
     nb = json.loads(Path(nb_path).read_text())
-    cells = [c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', [])]
-    src = ''.join(cells[0]['source']) if cells else ''
-    declared = [t.id for n in ast.parse(src).body if isinstance(n, ast.Assign)
-                for t in n.targets if isinstance(t, ast.Name)]
-    return declared, list(nb.get('metadata', {}).get('papermill', {}).get('parameters', {}))
+    return list(declared_parameters(nb)), list(nb.get('metadata', {}).get('papermill', {}).get('parameters', {}))
 
+# %% ../nbs/00a_files.ipynb #5cf482a1
+def _default_value(default):
+    "What a parameter with `default` takes, as `ihc_nb.checks.Value`: its kind (a bool, number, object)"
+    from ihc_nb.checks import Value
+    return Value(type(default)) if type(default) in (bool, int, float, dict) else None
+
+def check_values(given:dict, # parameter -> the value papermill gave
+                 declared:dict, # parameter -> its default in the notebook
+                 name:str): # the notebook, for the message
+    "Stop (`ihc_nb.checks.BadValue`, one line) on a given value that is not what its parameter takes"
+    from ihc_nb.checks import VALUES, check_value
+    for k, x in given.items():
+        value = VALUES.get(k) or _default_value(declared.get(k))
+        check_value(k, x, f'papermill -p {k}', value, text=False, fix=f' (a parameter of {name})')
+
+# %% ../nbs/00a_files.ipynb #ecb6f298
 def check_parameters():
-    "Stop (`ValueError`) if papermill was given a parameter this notebook does not declare"
+    "Stop if papermill was given a parameter this notebook does not declare, or a value it does not take"
     out = papermill_output()
     if out is None or not out.exists(): return
-    declared, given = notebook_parameters(out)
-    unknown = [g for g in given if g not in declared]
-    if not unknown: return
-    raise ValueError(f"unknown parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)} "
-                     f"(papermill -p): {out.name} takes {', '.join(declared)}")
+    nb = json.loads(out.read_text())
+    declared, given = declared_parameters(nb), nb.get('metadata', {}).get('papermill', {}).get('parameters', {})
+    if unknown := [g for g in given if g not in declared]:
+        raise ValueError(f"unknown parameter{'s' * (len(unknown) > 1)} {', '.join(unknown)} "
+                         f"(papermill -p): {out.name} takes {', '.join(declared)}")
+    check_values(given, declared, out.name)
