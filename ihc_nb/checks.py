@@ -137,6 +137,8 @@ for _k in ('epochs', 'epochs_decay', 'encoder_epochs', 'encoder_epochs_decay', '
 declare('lr', float, above=0); declare('mpp', float, above=0)
 declare('test_frac', float, least=0, below=1)
 declare('multimag', bool); declare('options', dict)
+declare('augment', str, choices=('dihedral', 'hflip', 'none'))
+declare('upscaler', str, choices=('auto', 'bsrgan', 'lanczos'))
 declare('device', str, check=check_device)
 
 # %% ../nbs/00d_checks.ipynb #caa81989

@@ -336,6 +336,15 @@ def ensure_synthetic(spec:DatasetSpec) -> bool:
     return True
 
 # %% ../nbs/02_data.ipynb #99a3546c
+def _detected_as_bci(path:Path, found:Found) -> Found:
+    "`found` (BCI's pairs of `path`); a `DataError` naming `--layout paired` if it has none and `paired` has some"
+    if found.pairs or not found.problems: return found
+    n = len(LAYOUTS['paired'].find(path, None).pairs)
+    if n: raise DataError(f'{path}: detected as a bci dataset, which pairs files by their whole name, and none '
+                          f'pair so; files paired by stem give {n} pair{"s" * (n != 1)}: give --layout paired (layout = paired)')
+    return found
+
+# %% ../nbs/02_data.ipynb #3ce6f0dc
 def find_pairs(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or a spec
                layout:str|None=None, # override the layout (default: the section's, else detected)
               ) -> tuple[DatasetSpec, Found]:
@@ -343,11 +352,13 @@ def find_pairs(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or
     spec = dataset if isinstance(dataset, DatasetSpec) else dataset_spec(dataset)
     if layout is not None: spec = replace(spec, layout=layout)
     ensure_synthetic(spec)
-    if spec.layout is None: spec = replace(spec, layout=detect_layout(spec.path))
+    detected = spec.layout is None
+    if detected: spec = replace(spec, layout=detect_layout(spec.path))
     if spec.layout not in LAYOUTS:
         raise DataError(f'unknown layout {spec.layout!r} for {spec.name}: '
                         f'use one of {", ".join(LAYOUTS)}')
-    return spec, LAYOUTS[spec.layout].find(spec.path, spec.get('source'))
+    found = LAYOUTS[spec.layout].find(spec.path, spec.get('source'))
+    return spec, _detected_as_bci(spec.path, found) if detected and spec.layout == 'bci' else found
 
 # %% ../nbs/02_data.ipynb #5be63202
 def check_dataset(dataset:str|Path, # a settings.ini name or a dataset folder

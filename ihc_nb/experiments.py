@@ -28,7 +28,7 @@ from .settings import WeightsMissing, dataset_spec
 # %% auto #0
 __all__ = ['PROFILES', 'profile_settings', 'row_options', 'data_digest', 'run_key', 'evaluate_run', 'Done', 'run_row',
            'pick_images', 'plot_comparison', 'plot_metrics', 'images_digest', 'git_commit', 'weight_files', 'protocol',
-           'pick_metrics', 'Reproduction', 'default_devices', 'run_jobs', 'reproduce']
+           'pick_metrics', 'Reproduction', 'default_devices', 'run_jobs', 'check_test_images', 'reproduce']
 
 # %% ../nbs/20_experiments.ipynb #1436c214
 PROFILES = dict(
@@ -395,6 +395,14 @@ def _write(tables, done, out, spec, ms, missing, cal, ci, device, **params) -> R
     return Reproduction(frames, runs, out)
 
 # %% ../nbs/20_experiments.ipynb #efcf2c40
+def check_test_images(dataset, n:int|None, ci:int): # the dataset, the test images asked for, the draws
+    "Stop before any work if `ci` bootstrap draws would be taken of fewer than 2 test images"
+    k = sum(q.split != 'train' for q in find_pairs(dataset)[1].pairs)
+    k = min(k, n) if n else k
+    if ci and k < 2: raise ValueError(f'{dataset}: {k} test image{"s" * (k != 1)}: a bootstrap interval (ci {ci}) '
+                                      'needs 2 or more: add test images (or n), or give ci 0')
+
+# %% ../nbs/20_experiments.ipynb #5b41567d
 def reproduce(dataset='synthetic', # a settings.ini name or a dataset folder
               profile:str='quick', # 'quick' (one small budget for all) or 'paper' (each paper's)
               methods='all', # 'all' or a list of `METHODS` keys
@@ -415,6 +423,7 @@ def reproduce(dataset='synthetic', # a settings.ini name or a dataset folder
     out = Path(out or runs_dir()/f'reproduce-{spec.name}-{profile}')
     tables = [t for t in TABLES.values() if ablations or not t.name.startswith('ablation')]
     data = data_digest(dataset)            # a missing dataset stops here, before any training
+    check_test_images(dataset, n, ci)      # as does one too small for the intervals
     ms, missing = pick_metrics(metrics)    # and a metric asked for whose weights are missing
     out.mkdir(parents=True, exist_ok=True)
     cal = level_calibration('train', dataset, out/'her2_levels.json') if 'dab' in ms else None

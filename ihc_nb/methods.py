@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from fastcore.basics import patch
-from fastcore.script import call_parse
+from fastcore.script import bool_arg, call_parse
 
 from .ammfi import AMMFIGenerator
 from .files import is_main
@@ -23,8 +23,8 @@ from .gan import CycleGAN, GANModel, PatchDiscriminator, Pix2Pix
 from .layers import ResnetGenerator, UnetGenerator, init_weights, spectral_norm_all
 from .losses import ContrastiveGAN, PyramidPix2Pix
 from .runs import (RunPlan, build_dls, build_learner, check_args, check_crop, check_options,
-                         describe_run, open_run, pick_device, pick_views, prepare_extras,
-                         record_run, report_run, start_scores)
+                         data_record, describe_run, open_run, pick_device, pick_views,
+                         prepare_extras, record_run, report_run, start_scores)
 from .settings import user_errors
 from .training import dist_setup, fit_resumable, run_settings
 
@@ -243,7 +243,7 @@ def train(method:str,          # a key of `METHODS`
           lr:float|None=None, valid_n:int|None=None,
           multimag:bool|None=None, # multi-magnification views (default: the method's)
           seed:int=0,
-          resume:bool=True,    # continue the run from its last checkpoint
+          resume:bool=True,    # continue the run from its last checkpoint (False: start over, the old kept)
           num_workers:int|None=None, root:str|Path|None=None, device=None,
           compile:bool=False,  # torch.compile each network
           augment:str|None=None,  # 'dihedral', 'hflip' or 'none' (default: the method's)
@@ -251,24 +251,25 @@ def train(method:str,          # a key of `METHODS`
           **options) -> dict:
     "Train `method` on `dataset` in `<root>/<run>`: the learner, run folder, history and results"
     m = get_method(method)
-    check_args(m, options, epochs=epochs, epochs_decay=epochs_decay, crop=crop,
-                batch_size=batch_size)
+    check_args(m, options, epochs=epochs, epochs_decay=epochs_decay, crop=crop, batch_size=batch_size,
+               lr=lr, valid_n=valid_n, multimag=multimag, seed=seed, num_workers=num_workers,
+               augment=augment, upscaler=upscaler, device=device)
     rank, world = dist_setup()
     device = pick_device(device)
     views = pick_views(m, multimag, upscaler, augment)       # missing BSRGAN weights stop here
     s = run_settings(dataset, dict(epochs=m.epochs[0], epochs_decay=m.epochs[1]), crop=crop,
                      batch_size=batch_size, epochs=epochs, epochs_decay=epochs_decay, lr=lr,
                      load_size=None, valid_n=valid_n)
-    spec, found, folder = open_run(m, options, dataset, run, root, s['crop'])
+    spec, found, folder = open_run(m, options, dataset, run, root, s['crop'], resume)
     p = RunPlan(m, options, dataset, s, folder, seed=seed, num_workers=num_workers, device=device,
-                **views)
+                data=data_record(spec, found), **views)
+    record_run(p, resume)                      # a run that may not resume stops before any work
     if is_main(): print(describe_run(p, spec, found, world))
     torch.manual_seed(seed)
     random.seed(seed)
     extra = prepare_extras(p)
     learn = build_learner(p, build_dls(p), extra, compile)
     untrained, identity = start_scores(learn)
-    record_run(p, learn, resume)
     fit_resumable(learn, folder, s['lr'], s['epochs'], s['epochs_decay'], resume=resume)
     return report_run(p, learn, untrained, identity)
 
@@ -306,19 +307,18 @@ def ihc_train(method:str='ammfi',   # a method: pix2pix, pyramidp2p, cyclegan, c
               run:str=None,         # run name (default: <method>-<dataset>)
               crop:int=None, batch_size:int=None, epochs:int=None, epochs_decay:int=None,
               lr:float=None, valid_n:int=None,
-              multimag:str=None,    # true/false: multi-magnification views (default: the method's)
+              multimag:bool_arg=None, # true/false: multi-magnification views (default: the method's)
               upscaler:str='auto',  # bsrgan, lanczos or auto (BSRGAN if its weights are found)
               augment:str=None,     # dihedral, hflip or none (default: the method's)
               options:str='{}',     # method options as JSON, e.g. '{"ngf": 32}'
               seed:int=0,
-              restart:bool=False,   # start the run over instead of resuming it
+              restart:bool=False,   # start the run over, its old folder kept as <run>.prev
               num_workers:int=None,
               device:str=None,      # default: this process's GPU (LOCAL_RANK), else the CPU
               compile:bool=False,   # torch.compile the networks
              ):
     "Train a method on a dataset (as nbs/train.ipynb does); under a launcher, on several GPUs"
-    mm = None if multimag is None else multimag.lower() in ('1', 'true', 'yes')
-    r = train(method, dataset, run, crop, batch_size, epochs, epochs_decay, lr, valid_n, mm, seed,
+    r = train(method, dataset, run, crop, batch_size, epochs, epochs_decay, lr, valid_n, multimag, seed,
               not restart, num_workers, device=device, compile=compile, augment=augment,
               upscaler=upscaler, **_options_json(options))
     rank, world = dist_setup()

@@ -43,9 +43,10 @@ def __init__(self:ConsoleProgressBar, *args, **kwargs):
 # %% ../nbs/00e_progress.ipynb #531925d7
 @patch
 def on_update(self:ConsoleProgressBar, val, text):
-    "A frame drawn in place on a terminal; elsewhere a line at each new tenth of the way"
+    "A frame drawn in place on a terminal; elsewhere a line at each new tenth (none for an epoch's batches)"
     if is_terminal(): return _DRAWN['update'](self, val, text)
-    if not self.display or tenth(val, self.total) <= getattr(self, 'printed', -1): return
+    if not self.display or self.parent is not None: return    # the epoch's own line says it (`EpochLine`)
+    if tenth(val, self.total) <= getattr(self, 'printed', -1): return
     self.printed = tenth(val, self.total)
     print(f'{self.prefix} {text}'.strip(), flush=True)
 

@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/runs.html.md"""
 
 # %% ../nbs/14a_runs.ipynb #a4c9bc95
 from __future__ import annotations
-import inspect, json, os
+import hashlib, inspect, json, os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 
 import ihc_nb
+from .checks import check_call, check_device, check_value, declare
 from .data import find_pairs
 from .files import is_main, jsonable, save_json
 from .gan import PatchDiscriminator
@@ -22,17 +23,23 @@ from .layers import UnetBlock
 from .learner import SampleGrid, StainLearner, identity_scores
 from .loaders import pair_dls
 from .multimag import MultiMag, pick_upscaler
-from .training import barrier, run_path
+from .settings import UserError
+from .training import barrier, lock_run, run_path, unlock_run
 
 # %% auto #0
-__all__ = ['check_options', 'check_crop', 'check_args', 'pick_device', 'pick_views', 'RunPlan', 'open_run', 'describe_run',
-           'prepare_extras', 'build_dls', 'build_learner', 'start_scores', 'run_info', 'record_run', 'report_run']
+__all__ = ['check_options', 'check_crop', 'check_args', 'pick_device', 'pick_views', 'RunPlan', 'set_aside', 'open_run',
+           'describe_run', 'prepare_extras', 'build_dls', 'build_learner', 'start_scores', 'data_record', 'run_info',
+           'shaping', 'record_changes', 'RunChanged', 'check_record', 'record_run', 'report_run']
 
 # %% ../nbs/14a_runs.ipynb #7a1d1682
+for _k in ('ngf', 'ndf', 'n_blocks', 'n_layers_d', 'num_downs'): declare(_k, int, least=1)
+
+# %% ../nbs/14a_runs.ipynb #e4bcc6dc
 def check_options(m, # the method (a `Method` of `ihc_nb.methods`)
                   options:dict, # options overriding its defaults
                  ):
-    "Build `m` with `options` on the meta device (no memory, no time): an unknown option stops"
+    "Check `options` by the builder's signature, then build `m` on the meta device: an unknown option stops"
+    check_call(m.build, options, where=lambda k: f'--options {k}', text=False)
     try:
         with torch.device('meta'): m.skeleton_model({**m.options, **options})
     except TypeError as e:
@@ -67,17 +74,15 @@ def check_crop(m, options:dict, # the method (a `Method`), options overriding it
 # %% ../nbs/14a_runs.ipynb #e271f357
 def check_args(m, # the method (a `Method`)
                options:dict, # options overriding its defaults
-               **sizes): # epochs, epochs_decay, crop, batch_size as given (None: not given)
-    "Stop on a size out of range, naming its option, then on an option `m` does not take"
-    for k, v in sizes.items():
-        if v is not None and (v < 0 or k in ('crop', 'batch_size') and v == 0):
-            need = '0 or more' if 'epochs' in k else 'positive'
-            raise ValueError(f'--{k.replace("_", "-")} {v}: must be {need}')
+               **values): # crop, batch_size, epochs, lr, augment, device, ... as given (None: not given)
+    "Stop on a value of the wrong kind or out of range, naming its option, then on an option `m` does not take"
+    for k, v in values.items(): check_value(k, v, f'--{k.replace("_", "-")}', text=False)
     check_options(m, options)
 
 # %% ../nbs/14a_runs.ipynb #f1d08f70
 def pick_device(device=None): # a device, or None: this process's GPU if there is one, else the CPU
-    "The device to train on; a GPU becomes this process's current one"
+    "The device to train on (`check_device`: one this machine has); a GPU becomes this process's current one"
+    if device is not None: check_device(device)
     if device is None and torch.cuda.is_available():
         device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
     if device is not None and torch.device(device).type == 'cuda':
@@ -112,18 +117,33 @@ class RunPlan:
     seed: int = 0
     num_workers: int|None = None
     device: str|None = None
+    data: dict|None = None      # `data_record`: the dataset's folder and a digest of its pairs
 
 # %% ../nbs/14a_runs.ipynb #8acb7afe
+def set_aside(folder:Path) -> Path|None:
+    "Move run folder `folder` to the first free `NAME.prev`, `NAME.prev2`, ...; None if it holds no run"
+    if not ((folder/'run.json').exists() or (folder/'checkpoints').exists()): return None
+    lock_run(folder)                                # in use by another process: `RunInUse`
+    dst = next(d for i in range(1, 10**4) for d in [folder.with_name(f'{folder.name}.prev{i if i > 1 else ""}')]
+               if not d.exists())
+    os.replace(folder, dst); unlock_run(folder)
+    print(f'run {folder.name} starts over: the old one is kept as {dst.name}')
+    return dst
+
+# %% ../nbs/14a_runs.ipynb #d30458ae
 def open_run(m, options:dict, # the method (a `Method`), the options given
              dataset, # a settings.ini name or a dataset folder
              run:str|None, root, # the run's name (None: <method>-<dataset>) and runs folder
              crop:int, # the training crop
+             resume:bool=True, # False: start over, the old folder kept (`set_aside`)
             ) -> tuple:
     "(the dataset's spec, its pairs, the run folder); stops on a missing dataset or a bad crop"
     spec, found = find_pairs(dataset)              # a missing dataset stops here
-    folder = run_path(run or f'{m.name}-{spec.name}', root)
     check_crop(m, options, crop)                   # before any data is loaded
-    return spec, found, folder
+    name = run or f'{m.name}-{spec.name}'
+    if not resume and is_main(): set_aside(run_path(name, root, lock=False))
+    barrier()
+    return spec, found, run_path(name, root)
 
 def describe_run(p:RunPlan, spec, found, world:int=1) -> str:
     "The run's first line: the method, the data, the folder, the views, the processes"
@@ -169,29 +189,66 @@ def start_scores(learn:StainLearner) -> tuple[dict, dict]:
     return untrained, identity_scores(learn.dls.valid)
 
 # %% ../nbs/14a_runs.ipynb #f50eea36
-def run_info(p:RunPlan, valid_tile:int|None) -> dict:
+def data_record(spec, found) -> dict:
+    "The dataset's real folder, its number of pairs and a digest of its pair list (`find_pairs`'s)"
+    names = sorted(f'{q.split}/{q.name}' for q in found.pairs)
+    digest = hashlib.sha256('\n'.join(names).encode()).hexdigest()[:16]
+    return dict(path=str(Path(spec.path).resolve()), pairs=len(names), digest=digest)
+
+# %% ../nbs/14a_runs.ipynb #46999846
+def run_info(p:RunPlan) -> dict:
     "What `run.json` records (JSON-plain): method, data, options, views, settings, seed, version"
     options = {**p.method.options, **p.options}
-    return jsonable(dict(method=p.method.name, dataset=str(p.dataset), options=options,
+    valid_tile = p.settings['crop'] if p.method.valid_tile else None
+    return jsonable(dict(method=p.method.name, dataset=str(p.dataset), data=p.data, options=options,
                          multimag=p.multimag, upscaler=p.upscaler, augment=p.augment,
                          valid_tile=valid_tile, settings=p.settings, seed=p.seed,
                          ihc_nb=ihc_nb.__version__))
 
-def _check_resumable(run_dir:Path, info:dict, resume:bool):
-    "Refuse to resume a run folder whose checkpoint was trained otherwise (method, options, views)"
-    last, recorded = run_dir/'checkpoints'/'last.pth', run_dir/'run.json'
+# %% ../nbs/14a_runs.ipynb #219f8a61
+_SETTINGS = ('crop', 'load_size', 'batch_size', 'lr')
+
+def shaping(info:dict) -> dict:
+    "What in record `info` shapes the checkpoint, flat: `method`, `options.ngf`, `data.digest`, `crop`, ..."
+    out = {k: info.get(k) for k in ('method', 'multimag', 'upscaler', 'augment', 'seed')}
+    out |= {f'options.{k}': v for k, v in (info.get('options') or {}).items()}
+    out |= {f'data.{k}': v for k, v in (info.get('data') or {}).items() if k != 'pairs'}
+    return out | {k: (info.get('settings') or {}).get(k) for k in _SETTINGS}
+
+# %% ../nbs/14a_runs.ipynb #a74c2646
+def record_changes(old:dict, new:dict) -> list[str]:
+    "Each setting that shapes a checkpoint and differs from recorded `old` to `new`: 'seed 0 -> 1'"
+    a, b = shaping(old), shaping(new)
+    keys = [k for k in b if k in a or k.startswith('options.')] + [k for k in a if k not in b]
+    show = lambda d, k: json.dumps(d[k]) if k in d else '-'
+    return [f'{k} {show(a, k).strip(chr(34))} -> {show(b, k).strip(chr(34))}' for k in keys
+            if a.get(k, ...) != b.get(k, ...)]
+
+# %% ../nbs/14a_runs.ipynb #ae2aed37
+class RunChanged(UserError, ValueError):
+    "A run folder asked to resume with settings that differ from those its checkpoint was trained with"
+
+def _epochs(info:dict) -> str:
+    "A record's schedule: '60 + 40 epochs'"
+    st = info.get('settings') or {}
+    return f"{st.get('epochs')} + {st.get('epochs_decay')} epochs"
+
+def check_record(folder:Path, info:dict, resume:bool=True):
+    "Stop (`RunChanged`) if run `folder`'s checkpoint was trained otherwise than `info`; say a new schedule"
+    last, recorded = folder/'checkpoints'/'last.pth', folder/'run.json'
     if not (resume and last.exists() and recorded.exists()): return
     old = json.loads(recorded.read_text())
-    keys = ('method', 'options', 'multimag', 'augment', 'upscaler')
-    diff = {k: (old.get(k), info[k]) for k in keys if old.get(k) != info[k]}
-    if diff: raise ValueError(f'{run_dir} holds a run trained differently ({diff}): '
-                              'choose another run name, or resume=False to start it over')
+    if changes := record_changes(old, info): raise RunChanged(
+        f'run {folder.name} ({folder}) was trained with other settings: {"; ".join(changes)}: choose another '
+        f'--run, or --restart (resume=False) to start it over, the old folder kept as {folder.name}.prev')
+    if _epochs(old) != _epochs(info) and is_main(): print(f'run {folder.name}: {_epochs(old)} -> {_epochs(info)}: '
+                                                          'continuing from its checkpoint, appending to history.csv')
 
-# %% ../nbs/14a_runs.ipynb #219f8a61
-def record_run(p:RunPlan, learn:StainLearner, resume:bool=True):
-    "Check that the run folder may be resumed, then write its `run.json` (the main process)"
-    info = run_info(p, learn.valid_tile)
-    _check_resumable(p.folder, info, resume)
+# %% ../nbs/14a_runs.ipynb #327f7f38
+def record_run(p:RunPlan, resume:bool=True):
+    "Check that the run folder may be resumed as `p` (`check_record`), then write its `run.json`"
+    info = run_info(p)
+    check_record(p.folder, info, resume)          # in every process: each stops the same way
     barrier()
     if is_main(): save_json(info, p.folder/'run.json')
 

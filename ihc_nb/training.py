@@ -23,9 +23,9 @@ from .files import atomic_path, is_main, jsonable, remove_stale_temps, save_figu
 from .settings import UserError, dataset_spec, runs_dir
 
 # %% auto #0
-__all__ = ['dist_setup', 'barrier', 'RunInUse', 'lock_run', 'run_path', 'run_settings', 'decay_factor', 'LinearDecayLR',
-           'History', 'plot_history', 'epoch_line', 'EpochLine', 'previous', 'save_checkpoint', 'CheckpointError',
-           'read_checkpoint', 'load_checkpoint', 'Checkpoint', 'resume_from', 'fit_resumable']
+__all__ = ['dist_setup', 'barrier', 'RunInUse', 'lock_run', 'unlock_run', 'run_path', 'run_settings', 'decay_factor',
+           'LinearDecayLR', 'History', 'plot_history', 'epoch_line', 'EpochLine', 'previous', 'save_checkpoint',
+           'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'Checkpoint', 'resume_from', 'fit_resumable']
 
 # %% ../nbs/04_training.ipynb #67ba37fe
 def dist_setup() -> tuple[int, int]:
@@ -69,6 +69,12 @@ def lock_run(folder:str|Path) -> Path:
     f.write(f'process {os.getpid()} on {socket.gethostname()} since {time.ctime()}'); f.flush()
     _LOCKS[folder] = f
     return folder
+
+# %% ../nbs/04_training.ipynb #ec7266d4
+def unlock_run(folder:str|Path): # a run folder this process locked (`lock_run`)
+    "Let go of the lock this process holds on run folder `folder` (none held: nothing to do)"
+    f = _LOCKS.pop(Path(folder).resolve(), None)
+    if f is not None: f.close()
 
 # %% ../nbs/04_training.ipynb #f02b0d2c
 def run_path(name:str, # the run's name: letters, digits and ._+- (not starting with a dot)
