@@ -34,6 +34,9 @@ def atomic_path(path:str|Path):
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:             # a full disk or a size limit: the message names the file
+        if e.filename is None: e.filename = str(path)
+        raise
     finally:
         if tmp.exists(): tmp.unlink()
 

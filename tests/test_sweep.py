@@ -1,6 +1,7 @@
 """A sweep of bad command lines through every console script (and the experiment notebooks under papermill): each
 ends in one line naming the option, file or key at fault, exits non-zero, prints no traceback, and leaves every
-input and earlier output as it was (checksums). Each case carries its class, so that README can count them."""
+input and earlier output as it was (checksums). Each case carries its class, so that README can count them. The
+cases of class 'logs' are good command lines whose output is a file: they succeed and write no progress frames."""
 import hashlib, json, os, shutil, subprocess, sys
 from pathlib import Path
 
@@ -156,6 +157,7 @@ BAD = [  # (command line, what the one line must name, class)
     # messages that did not say what to fix
     ('ihc-stain {lab}/ds/HE/test {lab}/out7 --model {lab}/notes.txt --tile 0', '--tile 0: give a whole number >= 1', 'unclear'),
     ('ihc-check-data {lab}/paired', '--layout paired', 'unclear'),
+    ('ulimit-f=40 ihc-synth --out {lab}/big --n 4 --size 256 --workers 1', 'big.partial/', 'unclear'),   # 'File too large'
     ('ihc-train --method pix2pix --dataset {lab}/paired', '--layout paired', 'unclear'),
     # run records that cannot lie: a finished run resumed with other settings
     (f'ihc-train --dataset ds --run rec {TINY} --seed 1', 'seed 0 -> 1', 'run record'),
@@ -167,6 +169,9 @@ BAD = [  # (command line, what the one line must name, class)
     (f'ihc-train --dataset ds --run rec {WIDER}',
      'options.ngf 8 -> 16', 'run record'),
     (f'ihc-train --dataset ds --run rec {TINY} --augment hflip', 'augment dihedral -> hflip', 'run record'),
+    # logs: output that is not a terminal gets plain lines (these two succeed: their log is what is checked)
+    (f'ihc-train --dataset ds --run logs {TINY.replace("--epochs 1", "--epochs 2")}', 'epoch 2/2', 'logs'),
+    ('ihc-stain {lab}/ds/HE/test {lab}/stained --model {lab}/runs/rec', 'stained', 'logs'),
 ]
 assert all(c in CLASSES for *_, c in BAD), [c for *_, c in BAD if c not in CLASSES]
 
@@ -177,10 +182,19 @@ def checksums(root:Path) -> dict:
             if p.is_file() and p.name != '.lock'}
 
 
+def file_size_limit(blocks:int):
+    "A `preexec_fn` limiting the size of every file the command writes (`ulimit -f`, in 512-byte blocks)"
+    import resource
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (blocks * 512, resource.RLIM_INFINITY))
+
+
 def run_line(lab, line):
+    "Run a line of `BAD` in `lab` (`ulimit-f=N ` before it: with files limited to N blocks)"
+    limit = int(line.split()[0].split('=')[1]) if line.startswith('ulimit-f=') else None
     args = [a.replace('_', ' ') if a.startswith('ngf:_') else a
-            for a in line.format(lab=lab, nbs=NBS).split()]
-    return sh(args, lab, {'IHC_NB_SETTINGS': str(lab/'settings.ini')})
+            for a in line.format(lab=lab, nbs=NBS).split()[1 if limit else 0:]]
+    return sh(args, lab, {'IHC_NB_SETTINGS': str(lab/'settings.ini')},
+              preexec_fn=file_size_limit(limit) if limit else None)
 
 
 def one_line(r) -> str:
@@ -190,16 +204,24 @@ def one_line(r) -> str:
     return lines[0] if len(lines) == 1 else '\n'.join(lines)
 
 
-@pytest.mark.parametrize('line,names,cls', BAD, ids=[f'{c}: ' + b.split(' ', 1)[1][:50] for b, _, c in BAD])
+@pytest.mark.parametrize('line,names,cls', BAD, ids=[f'{c}: ' + b.split(' ', 1)[1][:60] for b, _, c in BAD])
 def test_bad_command_line(lab, line, names, cls):
     before = checksums(lab)
     r = run_line(lab, line)
+    if cls == 'logs': return check_log(r, names, before, checksums(lab))
     assert r.returncode != 0, r.stdout[-500:]
     if not r.args[0].endswith('papermill'): assert 'Traceback' not in r.stderr + r.stdout, r.stderr[-3000:]
     line_said = one_line(r)
     assert '\n' not in line_said, r.stderr[-2000:]
     assert names in line_said, r.stderr[-1000:]
     after = checksums(lab)
+    assert {k: v for k, v in after.items() if k in before} == before, 'an input or an earlier output changed'
+
+
+def check_log(r, names, before, after):
+    "A command whose output is a file (not a terminal): exit 0, `names` said, no carriage-return frames"
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert names in r.stdout + r.stderr and '\r' not in r.stdout + r.stderr, (r.stdout + r.stderr)[-2000:]
     assert {k: v for k, v in after.items() if k in before} == before, 'an input or an earlier output changed'
 
 
