@@ -139,9 +139,10 @@ def open_run(m, options:dict, # the method (a `Method`), the options given
             ) -> tuple:
     "(the dataset's spec, its pairs, the run folder); stops on a missing dataset or a bad crop"
     spec, found = find_pairs(dataset)              # a missing dataset stops here
-    check_crop(m, options, crop)                   # before any data is loaded
     name = run or f'{m.name}-{spec.name}'
-    if not resume and is_main(): set_aside(run_path(name, root, lock=False))
+    folder = run_path(name, root, lock=False)      # a bad run name here
+    check_crop(m, options, crop)                   # a bad crop before any data is loaded
+    if not resume and is_main(): set_aside(folder)
     barrier()
     return spec, found, run_path(name, root)
 
