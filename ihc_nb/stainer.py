@@ -214,7 +214,8 @@ def generator(cfg:dict, # a stainer file's config: `method` and `options`
     except (KeyError, TypeError, ValueError) as e:
         raise WeightsError(f'{path} asks for a model this ihc_nb cannot build ({type(e).__name__}: '
                            f'{str(e)[:80]}): a newer ihc_nb wrote it, or it was edited') from None
-    return fill(G, state, path, f'the {cfg["method"]} generator its recorded options build')
+    return fill(G, state, path, f'the {cfg["method"]} generator its recorded options build '
+                               '(the file was damaged or edited)')
 
 # %% ../nbs/17_stainer.ipynb #70559aca
 @patch(cls_method=True)
