@@ -19,6 +19,7 @@ from .fusion import CrossAttentionFusion
 from .gan import GANLoss, PatchDiscriminator, Pix2Pix
 from .layers import ResnetBlock, init_weights, norm_layer
 from .vmfe import MSFPM, VMFE, wavelet_filters
+from .weightfile import WeightsError, WeightFileMissing, fill, need_keys, read_weights
 from fastcore.basics import patch
 
 # %% auto #0
@@ -233,18 +234,21 @@ def official_encoder_state(sd:dict) -> dict:
     return out
 
 # %% ../nbs/10_ceff.ipynb #dd0da16d
+_OFFICIAL = 'an official CEFF `latest_net_G.pth` (github babyinsunshine/CEFF)'
+
 def _load_checkpoint(path:str|Path, device) -> dict:
-    "The state dict in `path`; a missing file says where official checkpoints come from"
-    try: return torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f'no official CEFF checkpoint at {path}: the authors release '
-                                '`latest_net_G.pth` files (github babyinsunshine/CEFF)') from None
+    "The state dict in `path` (`read_weights`); a missing file says where official checkpoints come from"
+    try: return read_weights(path, _OFFICIAL, device)
+    except WeightFileMissing:
+        raise WeightFileMissing(f'no official CEFF checkpoint at {path}: the authors release '
+                             '`latest_net_G.pth` files (github babyinsunshine/CEFF)') from None
 
 def load_official_ceff(path:str|Path, # an official `latest_net_G.pth`
                        device='cpu', # where to load it
                       ) -> CEFFGenerator:
     "The generator of an official CEFF `latest_net_G.pth`, in eval mode: stains H&E alone"
     sd = _load_checkpoint(path, device)
-    G = CEFFGenerator(ResNetEncoder())
-    G.load_state_dict(official_ceff_state(sd)[0])
+    try: state = official_ceff_state(need_keys(sd, path, (), _OFFICIAL))[0]
+    except KeyError as e: raise WeightsError(f'{path} is not {_OFFICIAL}: {e.args[0]}') from None
+    G = fill(CEFFGenerator(ResNetEncoder()), state, path, _OFFICIAL)
     return G.eval().to(device)

@@ -17,6 +17,7 @@ from PIL import Image
 
 from .data import DataError
 from .files import atomic_path, save_figure, save_json
+from .guards import OutputOverlapsInput, real, refuse_overlap
 from .her2 import POSITIVE_OD, dab_od
 from .pyramid import check_output
 from .settings import UserError, user_errors
@@ -25,8 +26,8 @@ from .stainer import Stainer, tile_starts
 from .wsi import open_job, open_slide, stain_slide
 
 # %% auto #0
-__all__ = ['COLUMNS', 'ManifestError', 'read_manifest', 'source_id', 'sidecar', 'write_sidecar', 'read_sidecar', 'finished',
-           'slide_dab', 'slide_readout', 'stain_and_read', 'stain_task', 'local_cluster', 'thumbnail_sheet',
+__all__ = ['COLUMNS', 'ManifestError', 'read_manifest', 'check_rows', 'source_id', 'sidecar', 'write_sidecar', 'read_sidecar',
+           'finished', 'slide_dab', 'slide_readout', 'stain_and_read', 'stain_task', 'local_cluster', 'thumbnail_sheet',
            'write_report', 'check_cohort', 'stain_cohort', 'ihc_cohort']
 
 # %% ../nbs/18a_cohort.ipynb #8ab36282
@@ -90,6 +91,22 @@ def read_manifest(path:str|Path, # a CSV: a `slide` column; optional `output`, `
     path, out = Path(path), Path(out or Path(path).parent)
     rows = [_row(r, i + 1, path, out) for i, r in enumerate(_read_csv(path).to_dict('records'))]
     return _check_outputs(pd.DataFrame(rows, dtype=object), path)
+
+# %% ../nbs/18a_cohort.ipynb #e22476ec
+def _apart(i:int, row:dict, slides:dict, path:Path): # the row's number, the row, {slide: its row}, the manifest
+    "Refuse row `i`'s output where it overlaps its slide or the manifest, is another row's slide, or is a folder"
+    refuse_overlap({f'{path}, row {i}: the output': row['output']}, {'its slide': row['slide'], 'the manifest': path})
+    if j := slides.get(real(row['output'])):
+        raise OutputOverlapsInput(f'{path}, row {i}: the output {row["output"]} is the slide of row {j}: an '
+                                  'output never replaces an input (not even with --overwrite)')
+    if Path(row['output']).is_dir():
+        raise ManifestError(f'{path}, row {i}: the output {row["output"]} is a folder: name a .tif file '
+                            'in an `output` column')
+
+def check_rows(rows:list[dict], path:str|Path): # the manifest's rows (`read_manifest`), its file
+    "Refuse, naming the row, an output that is or enters a slide or the manifest, or is a folder"
+    slides = {real(r['slide']): i for i, r in enumerate(rows, 1)}
+    for i, r in enumerate(rows, 1): _apart(i, r, slides, Path(path))
 
 # %% ../nbs/18a_cohort.ipynb #3e22a514
 def source_id(slide:str|Path) -> dict|None: # a slide
@@ -336,6 +353,7 @@ def stain_cohort(manifest:str|Path, # the CSV of slides (`read_manifest`)
     "Stain the slides of `manifest` on a Dask cluster, a task each, skipping those done; the report"
     out, rows = Path(out), read_manifest(manifest, out).to_dict('records')
     check_cohort(manifest, model, out, compression, quality, background)
+    check_rows(rows, manifest)
     load_kw = dict(tile=tile, overlap=overlap, batch_size=batch_size, device=device)
     st = Stainer.load(model, **dict(load_kw, device='cpu'))   # a bad model stops here
     opts = dict(tile=st.tile, overlap=st.overlap, background=background, compression=compression,

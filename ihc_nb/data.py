@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from fastcore.parallel import parallel
 from fastcore.script import call_parse
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .settings import DatasetSpec, dataset_spec, max_image_pixels, user_errors
 from .synth import make_synthetic
@@ -232,9 +232,20 @@ def _over_white(im:Image.Image) -> np.ndarray:
     return np.asarray(Image.alpha_composite(white, im.convert('RGBA')).convert('RGB'))
 
 # %% ../nbs/02_data.ipynb #ec06f52d
-def _to_rgb8(im:Image.Image) -> tuple[np.ndarray, str|None]:
+def _float_rgb8(a:np.ndarray, path:str|Path='the image') -> np.ndarray: # a float image (grey, RGB, RGBA)
+    "8-bit RGB of the float image `a`: 0..1 scaled to 0..255, 0..255 kept, other ranges refused"
+    lo, hi = float(np.min(a)), float(np.max(a))
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo and hi <= 255):
+        raise DataError(f'{path} holds floats in {lo:.3g}..{hi:.3g}: a float image must hold 0..1 '
+                        '(or 0..255); convert it to 8-bit RGB')
+    a = np.round(a * 255 if hi <= 1 else a).astype(np.uint8)
+    return np.repeat(a[..., None], 3, -1) if a.ndim == 2 else a[..., :3]
+
+# %% ../nbs/02_data.ipynb #6f35e83a
+def _to_rgb8(im:Image.Image, path:str|Path='the image') -> tuple[np.ndarray, str|None]:
     "8-bit RGB array of `im` and a note on the conversion (None if it was already 8-bit RGB)"
     if im.mode == 'RGB': return np.asarray(im), None
+    if im.mode == 'F': return _float_rgb8(np.asarray(im), path), 'F (float grey) -> RGB 8-bit'
     if im.mode.startswith('I'): return _grey_to_rgb8(im), f'{im.mode} (16-bit grey) -> RGB 8-bit'
     if im.mode in ('RGBA', 'LA', 'PA') or (im.mode == 'P' and 'transparency' in im.info):
         return _over_white(im), f'{im.mode} -> RGB (alpha over white)'
@@ -248,19 +259,39 @@ def _undecodable(path:Path, e:Exception) -> DataError:
     return DataError(f'{path} cannot be decoded: {what} ({type(e).__name__}: {e}). '
                      'Re-export or re-download it, or remove this pair from the dataset.')
 
+# %% ../nbs/02_data.ipynb #22e2eeb5
+def _tiff_rgb8(path:Path) -> tuple[np.ndarray, str]:
+    "A TIFF PIL cannot read (float or 16-bit RGB), through tifffile: 8-bit RGB and a note"
+    import tifffile
+    try: a = tifffile.imread(path)
+    except Exception as e: raise _undecodable(path, e) from None
+    if a.ndim == 3 and a.shape[0] in (3, 4) and a.shape[-1] not in (3, 4): a = np.moveaxis(a, 0, -1)
+    if a.dtype.kind == 'f': return _float_rgb8(a.astype(np.float64), path), f'{a.dtype} TIFF -> RGB 8-bit'
+    if a.dtype.kind not in 'ui' or a.itemsize > 2:
+        raise DataError(f'{path}: a TIFF of {a.dtype} values this reader does not take: convert it to 8-bit RGB')
+    a = np.round(a / 257).astype(np.uint8) if a.itemsize == 2 else a.astype(np.uint8)
+    return (np.repeat(a[..., None], 3, -1) if a.ndim == 2 else a[..., :3]), f'{a.dtype} TIFF -> RGB 8-bit'
+
+# %% ../nbs/02_data.ipynb #e78c8b20
+def _upright(path:Path) -> Image.Image:
+    "The image at `path` decoded whole, turned as its EXIF orientation says (as a viewer shows it)"
+    with Image.open(path) as im:
+        im.load()
+        return ImageOps.exif_transpose(im)
+
 def read_rgb(path:str|Path) -> tuple[np.ndarray, str|None]:
     "Decode the image at `path` by content into an 8-bit RGB array; also a note on any conversion"
     path, Image.MAX_IMAGE_PIXELS = Path(path), max_image_pixels()
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return _to_rgb8(im)
+    try: im = _upright(path)
     except FileNotFoundError: raise DataError(f'{path} does not exist')
     except Image.DecompressionBombError as e:
         raise DataError(f'{path}: {e}. If genuine, raise max_image_pixels under [ihc_nb] '
                         'in settings.ini') from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except UnidentifiedImageError as e:
+        if path.suffix.lower() in ('.tif', '.tiff'): return _tiff_rgb8(path)
         raise _undecodable(path, e) from None
+    except (OSError, SyntaxError, ValueError) as e: raise _undecodable(path, e) from None
+    return _to_rgb8(im, path)
 
 # %% ../nbs/02_data.ipynb #a2220ec6
 def _halves(path:Path) -> tuple:

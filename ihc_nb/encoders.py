@@ -21,6 +21,7 @@ from fastai.optimizer import Adam
 from fastai.torch_core import set_seed
 
 from .layers import ResnetBlock, init_weights
+from .weightfile import fill, need_keys, read_weights
 
 # %% auto #0
 __all__ = ['ResNetEncoder', 'DualEncoder', 'info_nce', 'InfoNCELoss', 'PairInput', 'retrieval_acc', 'encoder_learner',
@@ -183,9 +184,9 @@ def load_encoders(path, # a `save_encoders` file
                   device=None, # where to load the weights (default: the CPU)
                  ) -> DualEncoder:
     "A frozen, eval-mode `DualEncoder` loaded from a `save_encoders` file"
-    ck = torch.load(path, map_location=device or 'cpu', weights_only=True)
-    m = DualEncoder(ck['ngf'], ck['emb_dim'], init=False)
-    m.load_state_dict(ck['state'])
+    what = 'pretrained encoders (save_encoders, ihc-train --method ceff)'
+    ck = need_keys(read_weights(path, what, device or 'cpu'), path, ('state', 'ngf', 'emb_dim'), what)
+    m = fill(DualEncoder(ck['ngf'], ck['emb_dim'], init=False), ck['state'], path, what)
     for p in m.parameters(): p.requires_grad_(False)
     return m.eval()
 

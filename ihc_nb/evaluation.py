@@ -18,6 +18,7 @@ from PIL import Image
 
 from .data import IMAGE_EXTS, DataError, level_of, read_rgb
 from .files import atomic_path, save_json
+from .guards import check_table, output_lock, refuse_overlap
 from .her2 import LevelCalibration, calibrate
 from .metrics import METRICS, make_metrics, paper_columns
 from .stats import bootstrap
@@ -238,9 +239,13 @@ def default_output(fake_dir:str|Path, real_dir:str|Path) -> Path:
     fake_dir = Path(fake_dir).resolve()
     return fake_dir.parent/f'{fake_dir.name}-vs-{Path(real_dir).resolve().name}.csv'
 
-def _output_csv(out:str|None, fake_dir:str, real_dir:str, overwrite:bool) -> Path:
-    "The CSV `ihc-eval` writes: `out` or the default; `EvalError` for a folder, or for files kept"
+def _output_csv(out:str|None, fake_dir:str, real_dir:str, overwrite:bool,
+                calibration:str|None=None) -> Path: # the --calibration given (a file, a dataset or loo)
+    "The CSV `ihc-eval` writes: `out` or the default; `EvalError` for a folder, files kept, or an input"
     out = Path(out or default_output(fake_dir, real_dir))
+    refuse_overlap({'--out': out, 'its summary': out.with_suffix('.json')},
+                   {'the generated folder': fake_dir, 'the real folder': real_dir,
+                    '--calibration': calibration if calibration and Path(calibration).is_file() else None})
     if out.is_dir(): raise EvalError(f'--out {out} is a folder: give the CSV file to write')
     if not overwrite and (old := [p for p in (out, out.with_suffix('.json')) if p.exists()]):
         raise EvalError(f'{old[0]} exists: pass --overwrite to replace it, or choose another --out')
@@ -281,11 +286,12 @@ def ihc_eval(fake_dir:str, # folder of generated IHC images
              ci:int=0, # bootstrap draws for a 95% interval of every value (e.g. 1000; 0: none)
             ):
     "Evaluate generated IHC images against the real ones: per-image CSV, summary JSON, printout"
-    out = _output_csv(out, fake_dir, real_dir, overwrite)
-    cal = level_calibration(calibration)
-    ev = evaluate(fake_dir, real_dir, metrics, mode, weights, cal, device, seed, ci,
-                  progress=sys.stderr.isatty())
-    _report(ev, fake_dir, real_dir, ev.save(out))
+    out = _output_csv(out, fake_dir, real_dir, overwrite, calibration)
+    with output_lock(out):   # one writer; the files reopened before they are reported
+        cal = level_calibration(calibration)
+        ev = evaluate(fake_dir, real_dir, metrics, mode, weights, cal, device, seed, ci,
+                      progress=sys.stderr.isatty())
+        _report(ev, fake_dir, real_dir, tuple(map(check_table, ev.save(out))))
 
 # %% ../nbs/16a_evaluation.ipynb #f6e77b0f
 def _stained_rows(dirs, name:str, ev:Evaluation) -> dict:

@@ -19,6 +19,7 @@ from torchvision.models.inception import InceptionA, InceptionC, InceptionE
 
 from .files import atomic_path
 from .settings import WEIGHTS, WeightsMissing, find_weights
+from .weightfile import need_keys, read_weights
 
 # %% auto #0
 __all__ = ['PREPROCESS', 'NETWORKS', 'PHV_DEFINITIONS', 'LPIPS_NETS', 'FIDInceptionA', 'FIDInceptionC', 'FIDInceptionE',
@@ -131,7 +132,7 @@ def find_any_weights(keys:str|tuple, # a key of `WEIGHTS`, or the keys of one ne
 # %% ../nbs/15a_features.ipynb #8bee91ed
 def _file_state(file:Path, prefix:str) -> dict:
     "The tensors of weight file `file` whose names start with `prefix`, named without it"
-    state = torch.load(file, map_location='cpu', weights_only=True)
+    state = need_keys(read_weights(file, f'the weights of {file.name}'), file, (), f'the weights of {file.name}')
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 def _state_problems(own:dict, # the state_dict of the network to fill
@@ -284,7 +285,7 @@ def load_heads(self:LPIPS):
     "Load the linear heads that torchmetrics ships (the `lpips` package's v0.1 files)"
     tm = Path(importlib.util.find_spec('torchmetrics').origin).parent
     f = tm/f'functional/image/lpips_models/{self.net}.pth'
-    sd = torch.load(f, map_location='cpu', weights_only=True)
+    sd = read_weights(f, "LPIPS's linear heads (torchmetrics' lpips_models)")
     self.heads.load_state_dict({f'{i}.weight': sd[f'lin{i}.model.1.weight'] for i in range(5)})
     return self
 

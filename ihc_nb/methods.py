@@ -26,7 +26,8 @@ from .runs import (RunPlan, build_dls, build_learner, check_args, check_crop, ch
                          data_record, describe_run, open_run, pick_device, pick_views,
                          prepare_extras, record_run, report_run, start_scores)
 from .settings import user_errors
-from .training import dist_setup, fit_resumable, run_settings
+from .training import dist_setup, fit_resumable, read_checkpoint, run_settings
+from .weightfile import fill
 
 # %% auto #0
 __all__ = ['METHODS', 'Method', 'register_method', 'get_method', 'build_pix2pix', 'build_pyramidp2p', 'build_cyclegan',
@@ -281,8 +282,8 @@ def load_run(run:str|Path, checkpoint:str='last.pth', device='cpu') -> GANModel:
         raise FileNotFoundError(f'{run} is not a training run folder (no run.json)')
     info = json.loads((run/'run.json').read_text())
     model = get_method(info['method']).skeleton_model(info['options'])
-    ck = torch.load(run/'checkpoints'/checkpoint, map_location='cpu', weights_only=True)
-    model.load_state_dict(ck['model'])
+    ck = read_checkpoint(run/'checkpoints'/checkpoint)
+    fill(model, ck['model'], run/'checkpoints'/checkpoint, f'a {info["method"]} model of the options in run.json')
     return model.eval().to(device)
 
 # %% ../nbs/14_methods.ipynb #dcf0b591

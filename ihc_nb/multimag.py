@@ -18,6 +18,7 @@ from fastcore.basics import patch
 from PIL import Image
 
 from .settings import WeightsMissing, find_weights
+from .weightfile import fill, read_weights
 
 # %% auto #0
 __all__ = ['UPSCALERS', 'VIEWS', 'Resample', 'DenseBlock', 'RRDB', 'RRDBNet', 'BSRGAN', 'pick_upscaler', 'view_box', 'MultiMag']
@@ -89,7 +90,7 @@ class BSRGAN:
                  device='cpu'): # where the network runs
         path = find_weights(f'bsrgan_x{scale}', weights)
         self.net = RRDBNet(scale)
-        self.net.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
+        fill(self.net, read_weights(path, f'BSRGAN x{scale} weights'), path, f'the BSRGAN x{scale} network')
         self.net = self.net.eval().requires_grad_(False).to(device)
         self.device, self.fallback = device, Resample()
 

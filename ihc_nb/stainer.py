@@ -20,6 +20,7 @@ from PIL import Image
 import ihc_nb
 from .data import DataError, find_pairs, read_pair
 from .files import atomic_path, jsonable, save_png
+from .weightfile import WeightsError, fill, need_keys, read_weights
 
 # %% auto #0
 __all__ = ['FORMAT', 'tile_starts', 'ramp', 'RowBlender', 'border_steps', 'seam_error', 'check_tiling', 'Stainer',
@@ -191,18 +192,16 @@ def save(self:Stainer, path:str|Path): # the stainer file to write
     with atomic_path(path) as tmp: torch.save(ck, tmp)
 
 # %% ../nbs/17_stainer.ipynb #80276dc8
+_STAINER = 'an ihc_nb stainer file (made by Stainer.save) or a training run folder'
+
 def read_stainer_file(path:Path) -> tuple[dict, dict]:
-    "(config, state dict) of the stainer file `path`, or a `ValueError` saying what it is not"
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except FileNotFoundError: raise
-    except Exception: ck = None
-    if not isinstance(ck, dict) or 'config' not in ck:
-        raise ValueError(f'{path} is not an ihc_nb stainer file (made by Stainer.save) '
-                         f'nor a training run folder')
-    cfg = json.loads(ck['config'])
-    if cfg.get('format') != FORMAT:
-        raise ValueError(f'{path}: unknown stainer format {cfg.get("format")!r} '
-                         f'(this ihc_nb reads {FORMAT})')
+    "(config, state dict) of the stainer file `path` (`read_weights`), or a `WeightsError` saying what it is"
+    ck = need_keys(read_weights(path, _STAINER), path, ('config', 'state'), _STAINER)
+    try: cfg = json.loads(ck['config'])
+    except (TypeError, ValueError): raise WeightsError(f'{path}: its config is not JSON: expected {_STAINER}')
+    if not isinstance(cfg, dict) or cfg.get('format') != FORMAT:
+        raise WeightsError(f'{path}: unknown stainer format {cfg.get("format") if isinstance(cfg, dict) else cfg!r}'
+                           f' (this ihc_nb reads {FORMAT}; a newer ihc_nb wrote it? upgrade ihc_nb)')
     return cfg, ck['state']
 
 # %% ../nbs/17_stainer.ipynb #f72abc56
@@ -211,14 +210,12 @@ def generator(cfg:dict, # a stainer file's config: `method` and `options`
               path:Path) -> torch.nn.Module: # the file, for the message
     "The generator `cfg`'s method and options build, holding the weights `state`"
     from ihc_nb.methods import get_method
-    G = get_method(cfg['method']).skeleton_model(cfg['options']).G
-    try: G.load_state_dict(state)
-    except RuntimeError as e:
-        why = str(e).splitlines()[-1].strip()[:80]
-        raise ValueError(f'{path}: its weights do not fit the {cfg["method"]} generator its '
-                         f'recorded options build ({why}): the file was damaged or edited'
-                        ) from None
-    return G
+    try: G = get_method(cfg['method']).skeleton_model(cfg['options']).G
+    except (KeyError, TypeError, ValueError) as e:
+        raise WeightsError(f'{path} asks for a model this ihc_nb cannot build ({type(e).__name__}: '
+                           f'{str(e)[:80]}): a newer ihc_nb wrote it, or it was edited') from None
+    return fill(G, state, path, f'the {cfg["method"]} generator its recorded options build '
+                               '(the file was damaged or edited)')
 
 # %% ../nbs/17_stainer.ipynb #70559aca
 @patch(cls_method=True)

@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/training.html.md"""
 
 # %% ../nbs/04_training.ipynb #d50ec036
 from __future__ import annotations
-import fcntl, os, pickle, re, socket, time, zipfile
+import fcntl, os, re, socket, time
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +21,7 @@ from fastcore.foundation import L
 
 from .files import atomic_path, is_main, jsonable, remove_stale_temps, save_figure
 from .settings import UserError, dataset_spec, runs_dir
+from .weightfile import WeightsError, fill, need_keys, read_weights
 
 # %% auto #0
 __all__ = ['dist_setup', 'barrier', 'RunInUse', 'lock_run', 'unlock_run', 'run_path', 'run_settings', 'decay_factor',
@@ -235,22 +236,16 @@ def save_checkpoint(learn:Learner, # the learner whose model and optimizer are s
         if path.exists(): os.replace(path, previous(path))
 
 # %% ../nbs/04_training.ipynb #b3ef1aa4
-class CheckpointError(UserError, RuntimeError):
-    "A checkpoint cannot be read; the message names the file and the way on"
+class CheckpointError(WeightsError, RuntimeError):
+    "A checkpoint cannot be read; the message names the file, what it holds and the way on"
 
-def _unreadable(path:Path, e:Exception) -> str:
-    "Why `torch.load(path, weights_only=True)` failed with `e`, for the message"
-    if isinstance(e, pickle.UnpicklingError) and zipfile.is_zipfile(path):   # whole, with objects
-        return ('is not a checkpoint of ihc_nb (it holds pickled objects, not only tensors): '
-                'it will not be unpickled')
-    return f'cannot be read, it is truncated or corrupt ({str(e).splitlines()[0][:60]})'
+_CHECKPOINT = 'a checkpoint of ihc_nb (save_checkpoint)'
 
 # %% ../nbs/04_training.ipynb #270cadd6
 def read_checkpoint(path:str|Path) -> dict:
-    "The dict of a checkpoint file, loaded with `weights_only=True`; else `CheckpointError`"
-    try: return torch.load(path, map_location='cpu', weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f'{path} {_unreadable(path, e)}') from None
+    "The dict of a checkpoint file (`read_weights`: tensors only); else a one-line `CheckpointError`"
+    try: return need_keys(read_weights(path, _CHECKPOINT), path, ('model',), _CHECKPOINT)
+    except WeightsError as e: raise CheckpointError(str(e)) from None
 
 # %% ../nbs/04_training.ipynb #a0cb962a
 def load_checkpoint(learn:Learner, # the learner to load into
@@ -260,7 +255,7 @@ def load_checkpoint(learn:Learner, # the learner to load into
                    ) -> dict:
     "Load a `save_checkpoint` file into `learn` (weights only); returns the checkpoint dict"
     ck = read_checkpoint(path)
-    learn.model.load_state_dict(ck['model'], strict=strict)
+    fill(learn.model, ck['model'], path, f'the model of this run ({type(learn.model).__name__})', strict)
     if with_opt and ck.get('opt') is not None:
         if learn.opt is None: learn.create_opt()
         learn.opt.load_state_dict(dict(state=ck['opt']['state'], hypers=L(ck['opt']['hypers'])))

@@ -19,17 +19,19 @@ from PIL import Image
 import ihc_nb
 from .data import IMAGE_EXTS, DataError, read_rgb
 from .files import atomic_path
+from .guards import (check_image, check_slide, output_lock, refuse_overlap, row_interrupts,
+                           tile_row)
 from .pyramid import PyramidParts, check_output, write_parts
 from .settings import user_errors
-from .slidestate import commit_row, finish_rows, partial_dir, resume_rows
+from .slidestate import commit_row, finish_rows, partial_dir, resume_rows, rows_done
 from .stages import pipeline
 from .stainer import RowBlender, Stainer
 
 # %% auto #0
 __all__ = ['SlideError', 'open_slide', 'slide_mpp', 'level_near', 'choose_level', 'read_rgb_region', 'tissue_mask', 'SlideJob',
            'slide_request', 'find_tissue', 'open_job', 'read_row', 'stain_tiles', 'blend_row', 'write_stained',
-           'row_stages', 'row_writers', 'stain_rows', 'stain_job', 'stain_slide', 'stain_image', 'folder_images',
-           'stain_folder', 'stain_path', 'check_stain_args', 'ihc_stain']
+           'row_stages', 'row_writers', 'stain_rows', 'stain_job', 'check_slide_output', 'stain_slide', 'stain_image',
+           'folder_images', 'stain_folder', 'stain_path', 'check_stain_args', 'ihc_stain']
 
 # %% ../nbs/18_wsi.ipynb #43afe632
 class SlideError(DataError):
@@ -198,7 +200,8 @@ def write_stained(job:SlideJob, stainer:Stainer, # the slide and the model
 def row_stages(stainer:Stainer, job:SlideJob, blender:RowBlender, parts:PyramidParts, # the run
                pool:ThreadPoolExecutor) -> tuple: # the threads reading and encoding tiles
     "The four steps of a tile row: read, stain, blend (and finish its rows), encode and record"
-    def read(r): return r, read_row(job, blender, r, pool)
+    def read(r):
+        with tile_row(job.src, r, len(blender.ys)): return r, read_row(job, blender, r, pool)
     def stain(a): return *a, stain_tiles(stainer, job, blender, a[0], a[1])
     def blend(a):
         blend_row(blender, *a, job.request['background'])
@@ -252,13 +255,24 @@ def stain_job(stainer:Stainer, job:SlideJob, dst:Path, # the model, the open sli
     blender, parts = row_writers(stainer, job, dst, pool)
     start = resume_rows(parts.work, job.request, blender, parts, resume)
     _say_resumed(dst, start, len(blender.ys))
-    stain_rows(stainer, job, blender, parts, pool, start, progress)
+    with row_interrupts(dst, lambda: rows_done(dst), len(blender.ys)):   # Ctrl-C: the row, the way on
+        stain_rows(stainer, job, blender, parts, pool, start, progress)
     parts.finish()
-    write_stained(job, stainer, parts, dst)
+    check_slide(write_stained(job, stainer, parts, dst), len(parts.shapes))   # reopened before success
     shutil.rmtree(parts.work, ignore_errors=True)
     return dst
 
 # %% ../nbs/18_wsi.ipynb #46a91cbe
+def check_slide_output(src:Path, dst:Path, # the H&E slide, the pyramidal BigTIFF to write
+                       overwrite:bool=False): # replace an existing `dst`
+    "Refuse, before any work, an output `dst` that overlaps the slide, is a folder, or exists"
+    refuse_overlap({'the output': dst}, {'the slide': src})
+    if dst.is_dir():
+        raise IsADirectoryError(f'{dst} is a folder: a slide is written to a file, e.g. {dst/src.stem}.tif')
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f'{dst} exists: choose another output or pass overwrite (--overwrite)')
+
+# %% ../nbs/18_wsi.ipynb #3724598f
 def stain_slide(stainer:Stainer, # the model
                 src:str|Path, # the H&E slide (any format OpenSlide reads)
                 dst:str|Path, # the pyramidal BigTIFF to write
@@ -274,13 +288,11 @@ def stain_slide(stainer:Stainer, # the model
                ) -> Path:
     "Stain the H&E slide `src` into the pyramidal BigTIFF `dst`, reading, staining, writing at once"
     src, dst = Path(src), Path(dst)
-    if dst.exists() and not overwrite:
-        raise FileExistsError(f'{dst} exists: choose another output or pass overwrite '
-                              f'(--overwrite)')
+    check_slide_output(src, dst, overwrite)
     check_output(compression, quality, background)
     output = dict(background=background, compression=compression, quality=quality)
     job = open_job(stainer, src, level, mpp, **output)
-    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
+    with output_lock(dst), ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
         return stain_job(stainer, job, dst, pool, resume, progress)
 
 
@@ -305,8 +317,8 @@ def stain_image(stainer:Stainer, src:Path, dst:Path, # the model, the H&E image,
         raise FileExistsError(f'{dst} exists: choose another output or pass --overwrite')
     he, _ = read_rgb(src)
     fmt = Image.registered_extensions().get(dst.suffix.lower(), 'PNG')
-    with atomic_path(dst) as tmp: Image.fromarray(stainer(he)).save(tmp, format=fmt)
-    return dst
+    with output_lock(dst), atomic_path(dst) as tmp: Image.fromarray(stainer(he)).save(tmp, format=fmt)
+    return check_image(dst)
 
 # %% ../nbs/18_wsi.ipynb #8eb85e59
 def folder_images(src:Path) -> list[Path]: # a folder
@@ -334,6 +346,10 @@ def stain_folder(stainer:Stainer, src:Path, dst:Path, # the model, a folder of H
                  overwrite:bool=False) -> list[Path]: # redo the images already stained
     "Stain every image of `src` into `dst` as PNG: finished ones are kept, a bad image is reported"
     ims = folder_images(src)
+    with output_lock(dst): return _stain_all(stainer, ims, dst, overwrite)
+
+def _stain_all(stainer:Stainer, ims:list[Path], dst:Path, overwrite:bool) -> list[Path]:
+    "`stain_folder`'s work, its lock held: stain `ims` into `dst`, say what was kept, fail naming the bad"
     kept = 0 if overwrite else sum((dst/(p.stem + '.png')).exists() for p in ims)
     done, failed = _stain_each(stainer, ims, dst, overwrite)
     if kept: print(f'kept {kept} images stained before in {dst} (--overwrite stains them again)')
@@ -350,16 +366,28 @@ def stain_path(stainer:Stainer, # the model
     "Stain a slide, an image or a folder of images from `src` into `dst`; returns what was written"
     src, dst = Path(src), Path(dst)
     if not src.exists(): raise FileNotFoundError(f'{src} does not exist')
+    refuse_overlap({'the output': dst}, {'the input': src})   # even with overwrite
     if src.is_dir(): return stain_folder(stainer, src, dst, overwrite)
     if _is_slide(src): return [stain_slide(stainer, src, dst, overwrite=overwrite, **slide_kw)]
     return [stain_image(stainer, src, dst, overwrite)]
 
 # %% ../nbs/18_wsi.ipynb #33cc71c9
+def _same_kind(src:Path, dst:Path): # the input, the output
+    "Refuse an existing output `dst` of another kind than `src` (a folder for a file, or the reverse)"
+    if src.is_file() and dst.is_dir():
+        raise IsADirectoryError(f'{dst} is a folder: {src.name} is stained into a file '
+                                f'(e.g. {dst/src.stem}{".tif" if _is_slide(src) else ".png"})')
+    if src.is_dir() and dst.is_file():
+        raise NotADirectoryError(f'{dst} is a file: the folder {src} is stained into a folder')
+
+# %% ../nbs/18_wsi.ipynb #3948d9a4
 def check_stain_args(input:str, output:str, # the command's input and output
                      tile:int|None, compression:str, quality:int, background:str): # its options
     "Refuse, naming the option or file, what `ihc-stain` cannot do, before the model loads"
     if not Path(input).exists():
         raise FileNotFoundError(f'{input} does not exist: give an H&E image, folder or slide')
+    refuse_overlap({'the output': output}, {'the input': input})
+    _same_kind(Path(input), Path(output))
     check_output(compression, quality, background)
     if tile is not None and tile <= 0:
         raise ValueError(f'--tile {tile}: the tile size must be positive')

@@ -53,7 +53,7 @@ def test_run_in_use_is_refused_and_a_corrupt_checkpoint_costs_one_epoch(lab):
     last.write_bytes(last.read_bytes()[:last.stat().st_size // 2])        # the last checkpoint cut in half
     again = ihc_train(lab, '--run', 'dup', '--seed', 0, '--epochs', 1)     # a killed process leaves no lock behind
     assert again.returncode == 0, again.stderr[-2000:]
-    assert 'last.pth cannot be read' in again.stdout and 'resuming from the checkpoint before it, last.prev.pth' in again.stdout
+    assert 'last.pth is truncated' in again.stdout and 'resuming from the checkpoint before it, last.prev.pth' in again.stdout
     assert 'Traceback' not in again.stderr
 
 

@@ -5,7 +5,9 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent/'ihc_nb'
 FLOORS = [  # from the bottom up; a module may import its own floor and those below
-    ('settings/files', {'settings', 'files', 'stages', 'checks', 'progress'}),   # stages: the generic concurrency kit
+    ('settings/files', {'settings', 'files', 'stages', 'checks', 'progress', 'guards', 'weightfile'}),   # stages: the generic
+    # concurrency kit; checks: values where they enter; guards: outputs never touch inputs, output locks, reopen checks;
+    # weightfile: the one loader of weight files
     ('data', {'tissue', 'synth', 'data', 'loaders', 'measures', 'multimag', 'pyramid'}),
     ('networks', {'layers', 'vmfe', 'fusion', 'awl', 'ammfi'}),
     ('losses', {'gan', 'losses'}),           # the GAN losses, PatchNCE / ASP, and the models built on them

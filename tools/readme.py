@@ -15,7 +15,10 @@ from nbconvert import MarkdownExporter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT/'tools')]   # this checkout's ihc_nb and tools
 TABLES = {'notebooks': ('readme', 'notebook_table'), 'methods': ('ihc_nb.methods', 'method_table'),
-          'metrics': ('ihc_nb.metrics', 'metric_table'), 'code_measures': ('code_measures', 'measures_table')}
+          'metrics': ('ihc_nb.metrics', 'metric_table'), 'code_measures': ('code_measures', 'measures_table'),
+          'sweep': ('readme', 'sweep_table')}
+SWEEP_CLASSES = ('input destroyed', 'concurrent writer', 'run record', 'bad value', 'model file', 'traceback', 'late',
+                 'unclear', 'logs', 'existing')
 
 
 def markdown_table(df) -> str:
@@ -39,6 +42,45 @@ def notebook_table():
     nbs = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if p.name[0].isdigit())
     rows = {f'`{p.stem}`': dict(zip(('module', 'what it holds'), notebook_summary(p))) for p in nbs}
     return pd.DataFrame.from_dict(rows, orient='index').rename_axis('notebook')
+
+
+def _literal(path:Path, name:str):
+    "The literal assigned to `name` at the top of the Python file `path` (its elements kept as AST nodes if not literal)"
+    import ast
+    if not path.exists(): return None
+    return next((n.value for n in ast.parse(path.read_text()).body if isinstance(n, ast.Assign)
+                 and any(getattr(t, 'id', None) == name for t in n.targets)), None)
+
+
+def _case_classes(path:Path, name:str) -> list[str]:
+    "The class of each case of the list `name` in `path`: its tuple's third string, 'existing' for a 2-tuple"
+    import ast
+    node = _literal(path, name)
+    cls = lambda e: e.elts[2].value if isinstance(e, ast.Tuple) and len(e.elts) > 2 and isinstance(e.elts[2], ast.Constant) else 'existing'
+    return [cls(e) for e in getattr(node, 'elts', [])]
+
+
+def _function_classes(path:Path) -> list[str]:
+    "The classes of the scenario tests of `path`'s `SWEEP_FUNCTIONS` ({test: (class, cases it tries)}), one per case"
+    import ast
+    node = _literal(path, 'SWEEP_FUNCTIONS')
+    return [c for cls, n in (ast.literal_eval(node).values() if node is not None else ()) for c in [cls] * n]
+
+
+def sweep_table():
+    "How many faults the sweep tries, by class: command lines of tests/test_sweep.py and test_sweep_io.py, scenarios"
+    import pandas as pd
+    t = ROOT/'tests'
+    cols = {'command lines (test_sweep.py)': _case_classes(t/'test_sweep.py', 'BAD'),
+            'command lines (test_sweep_io.py)': _case_classes(t/'sweep_io_cases.py', 'BAD_IO'),
+            'scenarios (two processes, Ctrl-C, damaged tile...)': _function_classes(t/'test_sweep.py') +
+                                                                  _function_classes(t/'test_sweep_io.py')}
+    df = pd.DataFrame({k: pd.Series(v, dtype=object).value_counts() for k, v in cols.items()})
+    df = df.reindex([c for c in SWEEP_CLASSES if c in df.index] + sorted(set(df.index) - set(SWEEP_CLASSES)))
+    df = df.fillna(0).astype(int)
+    df['all'] = df.sum(axis=1)
+    df.loc['all'] = df.sum()
+    return df.rename_axis('class of fault')
 
 
 def table(name:str) -> str:
