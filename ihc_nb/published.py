@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/published.html.md"""
 
 # %% ../nbs/17d_published.ipynb #9ab3e9c7
 from __future__ import annotations
-import re, shlex
+import ast, math, re, shlex, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,7 +24,7 @@ from .stainer import Stainer
 __all__ = ['CODES', 'RELEASES', 'Code', 'get_code', 'option_value', 'read_options', 'parse_options', 'options_file',
            'run_options', 'method_options', 'architecture', 'expected_arch', 'wrong_option', 'resnet_state',
            'advance_spectral', 'our_state', 'fill_generator', 'find_checkpoint', 'read_checkpoint', 'Release',
-           'find_release', 'import_checkpoint', 'ihc_import']
+           'find_release', 'import_checkpoint', 'ihc_import', 'fixed_weight', 'fixed_state']
 
 # %% ../nbs/17d_published.ipynb #dff8d351
 @dataclass
@@ -408,3 +408,28 @@ def ihc_import(checkpoint:str,          # a reference run's checkpoint folder, o
     st.save(out) if str(out).endswith('.stainer') else st.save_pretrained(out)
     print(f"imported {st.config['method']} from {st.config['source']['file']} "
           f"(sha256 {st.config['source']['sha256'][:12]}): {out}")
+
+# %% ../nbs/17d_published.ipynb #37a4f5a1
+def fixed_weight(key:str, shape:tuple) -> torch.Tensor:
+    "The fixed tensor of state-dict entry `key` (of `shape`) the fixtures were built from, seeded by the key"
+    from ihc_nb.layers import Downsample, Upsample
+    from ihc_nb.vmfe import wavelet_filters
+    g = torch.Generator().manual_seed(zlib.crc32(key.encode()))
+    rnd = lambda: torch.randn(shape, generator=g)
+    if key.endswith('num_batches_tracked'): return torch.tensor(0)
+    if key.endswith('.filt'): return (Downsample if shape[-1] == 3 else Upsample)(shape[0]).filt
+    if key.endswith('wt_filter'): return wavelet_filters('db1')[0][:, None].repeat(shape[0] // 4, 1, 1, 1)
+    if key.endswith('running_var'): return 0.5 + torch.rand(shape, generator=g)
+    if key.endswith('running_mean'): return 0.1 * rnd()
+    if key.endswith(('weight_u', 'weight_v')): return F.normalize(rnd(), dim=0, eps=1e-12)
+    if 'scale' in key: return 0.5 + 0.1 * rnd()                  # CEFF's wavelet scales
+    if len(shape) == 1: return float(key.endswith('weight')) + 0.1 * rnd()
+    return rnd() / math.sqrt(math.prod(shape[1:]))
+
+# %% ../nbs/17d_published.ipynb #21d72c38
+def fixed_state(keys:str|Path, # a keys.tsv: `key<TAB>shape` per line, in the checkpoint's order
+                moved:str|Path|None=None) -> dict: # a checkpoint of the tensors that differ from `fixed_weight`
+    "The state dict a fixture describes: `fixed_weight` for every key but those in `moved`"
+    moved = read_checkpoint(Path(moved)) if moved else {}
+    rows = (l.split('\t') for l in Path(keys).read_text().splitlines())
+    return {k: moved[k] if k in moved else fixed_weight(k, ast.literal_eval(s)) for k, s in rows}
