@@ -18,7 +18,7 @@ from .stainer import Stainer, generator
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'WEIGHTS', 'CONFIG', 'CARD', 'model_config', 'save_weights', 'load_weights', 'card_data',
            'behaviour_line', 'card_text', 'model_card', 'read_model_config', 'is_repo_id', 'resolve_model',
-           'is_model_folder', 'load_model', 'model_home']
+           'is_model_folder', 'model_home']
 
 # %% ../nbs/17c_hub.ipynb #11153cb4
 MODEL_FORMAT = 'ihc_nb-model/1'
@@ -183,15 +183,6 @@ def is_model_folder(path:Path) -> bool:
     return (path/CONFIG).is_file() and (path/WEIGHTS).is_file()
 
 # %% ../nbs/17c_hub.ipynb #02196d94
-def load_model(model:str|Path, # a model folder or repo id, a stainer file, a run folder or run name
-               **kwargs) -> Stainer: # passed to `Stainer` (tile, overlap, batch_size, device...)
-    "The stainer of whatever names a model: model folder, Hub repo id, stainer file, run folder"
-    path = resolve_model(model)
-    if is_model_folder(path): return Stainer.from_pretrained(path, **kwargs)
-    st = Stainer.load(path, **kwargs)
-    if line := behaviour_line(st.config): print(line)
-    return st
-
 def model_home(model:str|Path) -> Path:
     "Where results of `model` go: its run folder, beside its stainer file, else runs/<its name>"
     from ihc_nb.settings import runs_dir

@@ -230,12 +230,15 @@ def generator(cfg:dict, # a stainer file's config: `method` and `options`
 
 # %% ../nbs/17_stainer.ipynb #70559aca
 @patch(cls_method=True)
-def load(cls:Stainer, path:str|Path, # a `save`d stainer file or a training run folder
+def load(cls:Stainer, path:str|Path, # a stainer file, a run folder, a model folder or a Hub repo id ORG/NAME
          **kwargs) -> Stainer: # passed to `Stainer` (tile, overlap, batch_size, device...)
-    "A stainer from a `save`d file, or from a training run folder"
-    path = Path(path)
+    "A stainer from a `save`d file, a training run folder, a model folder or a Hugging Face repo id"
+    from ihc_nb.hub import behaviour_line, is_model_folder, resolve_model
+    path = resolve_model(path)
+    if is_model_folder(path): return cls.from_pretrained(path, **kwargs)
     if path.is_dir(): return cls.from_run(path, **kwargs)
     cfg, state = read_stainer_file(path)
+    if line := behaviour_line(cfg): print(line)
     return cls(generator(cfg, state, path), cfg, **kwargs)
 
 # %% ../nbs/17_stainer.ipynb #a0377dc3
