@@ -3,7 +3,7 @@ code becomes a model folder; the folder stains with `ihc-stain`, also as a Huggi
 local cache with the network off; every fault (a wrong --code, a checkpoint of another architecture, no
 train_opt.txt and no options, a weights file of the wrong shape, a config.json naming an unknown method) ends in
 one line, with a non-zero exit and no traceback."""
-import json, os, shutil, subprocess, sys
+import json, os, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +15,22 @@ from ihc_nb.published import fixed_state
 
 BIN = Path(sys.executable).parent
 PUB = Path(__file__).parent/'fixtures'/'published'
+SHIMS = Path(tempfile.mkdtemp(prefix='ihc-scripts-'))
 SCRIPTS = {'ihc-import': ('ihc_nb.published', 'ihc_import'), 'ihc-stain': ('ihc_nb.wsi', 'ihc_stain')}
 
 
-def cli(name, *args, env=None):
-    "Run console script `name` (its module where this environment has not installed it yet)"
+def script(name, folder):
+    "Console script `name`, or (where this environment has not installed it yet) a script file calling it"
+    if (BIN/name).exists(): return [str(BIN/name)]
     mod, fn = SCRIPTS[name]
-    exe = [str(BIN/name)] if (BIN/name).exists() else [
-        sys.executable, '-c', f'import sys; sys.argv[0] = {name!r}; from {mod} import {fn}; {fn}()']
-    return subprocess.run(exe + [str(a) for a in args], capture_output=True, text=True,
+    (folder/f'{name}.py').write_text(f'import sys\nfrom {mod} import {fn}\nsys.exit({fn}())\n')
+    return [sys.executable, str(folder/f'{name}.py')]
+
+
+def cli(name, *args, env=None):
+    "Run console script `name` with `args`"
+    return subprocess.run(script(name, SHIMS) + [str(a) for a in args],
+                          capture_output=True, text=True,
                           env={**os.environ, **(env or {})})
 
 
@@ -100,7 +107,8 @@ def test_a_checkpoint_of_another_architecture_is_refused(tmp_path):
     cut = reference_run(tmp_path/'x', 'cut')                  # CUT's 9 blocks, imported as 6
     one_line_error(cli('ihc-import', cut, '--code', 'cut', '--options', '--netG resnet_6blocks', '--out', tmp_path/'m2'),
                    'does not fit its options', 'unexpected', '--netG resnet_9blocks')
-    asp = reference_run(tmp_path/'y', 'asp_mist')              # spectral norm, imported without
+    asp = reference_run(tmp_path/'y', 'asp_mist', opts=False)  # ASP's spectral norm, imported with CUT's options
+    shutil.copy(PUB/'cut'/'train_opt.txt', asp)
     one_line_error(cli('ihc-import', asp, '--code', 'cut', '--options', '--netG resnet_6blocks', '--out', tmp_path/'m3'),
                    '--weight_norm spectral')
 
