@@ -335,7 +335,7 @@ RELEASES = {r.id: r for r in [
             "BCI's test.py at full resolution (1024 px, no --eval) and evaluate.py"),
     Release('ceff-bci', 'ceff', 'bci', 'HER2', _BCI_DATA,
             'https://drive.google.com/file/d/1-ywaEGKCqzxB5-YUWSipOz4WTHUn6fIE/view', 'BCI/latest_net_G.pth',
-            '', ('BCI',), {'PSNR': 21.38, 'SSIM': 0.504, 'FID': 94.1}, _CEFF_T1,
+            '--model CEFF --netG CEFF', ('BCI',), {'PSNR': 21.38, 'SSIM': 0.504, 'FID': 94.1}, _CEFF_T1,
             "CEFF's test.py (a random 512 px crop of each 1024 px test image, no --eval) and evaluate.py"),
 ]}
 
@@ -378,9 +378,10 @@ def import_checkpoint(path:str|Path, code:str, # the checkpoint (folder or file)
                       release:str|None=None, tile:int|None=None, **kwargs) -> Stainer: # kwargs: `Stainer`'s
     "The stainer of a reference code's generator checkpoint: same architecture, weights and outputs"
     c, ck, ns = get_code(code), find_checkpoint(path), _norm_stats(norm_stats)
-    o = run_options(c, ck, options)
+    named = find_release(c, {}, release) if release else None   # its options, where train_opt.txt is not shipped
+    o = run_options(c, ck, options or (named.options if named else ''))
     method, opts = method_options(c, o)
-    sd, r = read_checkpoint(ck), find_release(c, o, release)
+    sd, r = read_checkpoint(ck), named or find_release(c, o)
     found, expected = architecture(sd), expected_arch(method, opts)
     _need(found['kind'] == expected['kind'], f"{ck} holds a {found['kind']} generator, not the {expected['kind']} "
           f"of its options (--code {code} --netG {o.get('netG')}): {wrong_option(found, expected)}")

@@ -120,6 +120,18 @@ def test_no_train_opt_and_no_options(tmp_path):
     assert r.returncode == 0 and (tmp_path/'m.stainer').is_file(), r.stderr
 
 
+def test_a_named_release_supplies_options_and_card(tmp_path):
+    "A downloaded release without train_opt.txt: --release gives its options, data and published numbers"
+    run = reference_run(tmp_path, 'asp_mist', opts=False)
+    r = cli('ihc-import', run, '--code', 'asp', '--release', 'asp-mist-er', '--out', tmp_path/'asp-mist-er')
+    assert r.returncode == 0 and 'spectral norm' in r.stdout, r.stderr
+    cfg = json.loads((tmp_path/'asp-mist-er'/'config.json').read_text())
+    assert (cfg['method'], cfg['name'], cfg['dataset'], cfg['options']['n_blocks']) == ('asp', 'asp-mist-er', 'mist-er', 6)
+    assert '| 13.89 | 0.206 | 41.2 |' in (tmp_path/'asp-mist-er'/'README.md').read_text()
+    one_line_error(cli('ihc-import', run, '--code', 'asp', '--release', 'asp-mist', '--out', tmp_path/'m'),
+                   "unknown --release 'asp-mist'")
+
+
 def test_a_broken_model_folder_is_refused_in_one_line(lab, tmp_path):
     from ihc_nb.hub import save_weights
     from ihc_nb.methods import build_method
