@@ -22,6 +22,7 @@ from .her2 import POSITIVE_OD, dab_od
 from .pyramid import check_output
 from .settings import UserError, user_errors
 from .slidestate import rows_done
+from .hub import resolve_model
 from .stainer import Stainer, tile_starts
 from .wsi import open_job, open_slide, stain_slide
 
@@ -325,8 +326,7 @@ def check_cohort(manifest:str|Path, model:str|Path, out:Path, # as `stain_cohort
         raise ManifestError(f'{manifest}: the report {out/"cohort.csv"} would replace it: '
                             f'choose another output folder')
     check_output(compression, quality, background)
-    if not Path(model).exists():
-        raise UserError(f'--model {model} does not exist: give a stainer file or a run folder')
+    resolve_model(model)   # a stainer file, run folder, model folder or Hub repo id; else one line
 
 # %% ../nbs/18a_cohort.ipynb #5cad7a76
 def _plan(row:dict, fingerprint:str, asked:dict, overwrite:bool) -> dict|None:
@@ -362,7 +362,7 @@ def stain_cohort(manifest:str|Path, # the CSV of slides (`read_manifest`)
     recs = [_plan(r, fp, a, overwrite) for r, a in zip(rows, asked)]
     if todo := [i for i, r in enumerate(recs) if r is None]:
         with ExitStack() as stack:
-            done = _run(_client(stack, scheduler, workers, device), str(Path(model).resolve()), fp,
+            done = _run(_client(stack, scheduler, workers, device), str(resolve_model(model).resolve()), fp,
                         [rows[i] for i in todo], [asked[i] for i in todo], load_kw, retries)
         for i, rec in zip(todo, done): recs[i] = rec
     recs = [dict(rec, slide=r['slide'], output=r['output']) for r, rec in zip(rows, recs)]
@@ -376,7 +376,7 @@ def stain_cohort(manifest:str|Path, # the CSV of slides (`read_manifest`)
 @call_parse
 @user_errors
 def ihc_cohort(manifest:str,            # a CSV of slides: a `slide` column (output, level, mpp)
-               model:str=None,          # (required) a stainer file (Stainer.save) or a run folder
+               model:str=None,          # (required) a stainer file, run folder, model folder or Hub repo id
                out:str=None,            # (required) the folder of the stained slides and the report
                workers:int=2,           # local worker processes on CPU (with CUDA: one per GPU)
                scheduler:str=None,      # a Dask cluster's scheduler, tcp://host:port (e.g. Slurm's)

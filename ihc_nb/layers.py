@@ -13,7 +13,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['norm_layer', 'ResnetBlock', 'init_weights', 'set_requires_grad', 'Downsample', 'Upsample', 'ResnetGenerator',
-           'layer_outputs', 'UnetBlock', 'UnetGenerator', 'spectral_norm_all']
+           'layer_outputs', 'UnetBlock', 'UnetGenerator', 'spectral_norm_all', 'ImageNorm2d', 'per_image_norm']
 
 # %% ../nbs/03_layers.ipynb #5bd85af2
 def norm_layer(kind:str='batch') -> type|None:
@@ -238,4 +238,16 @@ def spectral_norm_all(net:nn.Module) -> nn.Module:
         if (isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and
             not nn.utils.parametrize.is_parametrized(m, 'weight')):
             nn.utils.parametrizations.spectral_norm(m)
+    return net
+
+# %% ../nbs/03_layers.ipynb #568f7419
+class ImageNorm2d(nn.BatchNorm2d):
+    "A `BatchNorm2d` that normalises each image by its own statistics (training mode at batch 1)"
+    def forward(self, x):
+        return F.instance_norm(x, None, None, self.weight, self.bias, True, 0., self.eps)
+
+def per_image_norm(net:nn.Module) -> nn.Module:
+    "`net` with every `BatchNorm2d` normalising each image by its own statistics (`ImageNorm2d`)"
+    for m in net.modules():
+        if type(m) is nn.BatchNorm2d: m.__class__ = ImageNorm2d
     return net

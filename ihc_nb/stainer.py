@@ -21,9 +21,10 @@ import ihc_nb
 from .data import DataError, find_pairs, read_pair
 from .files import atomic_path, jsonable, save_png
 from .weightfile import WeightsError, fill, need_keys, read_weights
+from .layers import per_image_norm
 
 # %% auto #0
-__all__ = ['FORMAT', 'tile_starts', 'ramp', 'RowBlender', 'border_steps', 'seam_error', 'check_tiling', 'Stainer',
+__all__ = ['FORMAT', 'tile_starts', 'ramp', 'RowBlender', 'border_steps', 'seam_error', 'check_tiling', 'test_time', 'Stainer',
            'read_stainer_file', 'generator', 'pad_to', 'StainedSplit', 'split_files', 'split_pairs', 'split_dirs',
            'stain_pair', 'stain_split']
 
@@ -147,6 +148,13 @@ def check_tiling(tile:int, # the tile size, px
     return tile, overlap
 
 # %% ../nbs/17_stainer.ipynb #1e0e9a78
+def test_time(G:torch.nn.Module, # a generator
+              config:dict) -> torch.nn.Module: # its configuration (`norm_stats`: 'image' or 'running')
+    "`G` as it stains: eval mode, no gradients, BatchNorm per image where `norm_stats` is 'image'"
+    G = G.eval().requires_grad_(False)
+    return per_image_norm(G) if config.get('norm_stats') == 'image' else G
+
+# %% ../nbs/17_stainer.ipynb #e1039704
 class Stainer:
     "A trained H&E -> IHC generator and what it takes to use it: stains arrays, images and tensors"
     def __init__(self, G:torch.nn.Module, # the generator: H&E (B, 3, H, W) in [-1, 1] -> IHC
@@ -159,7 +167,7 @@ class Stainer:
                  compile:bool=False): # `torch.compile` the generator (pays off on many tiles)
         from ihc_nb.methods import get_method
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        self.G, self.config = G.eval().requires_grad_(False).to(self.device), dict(config)
+        self.G, self.config = test_time(G, config).to(self.device), dict(config)
         self.multiple = get_method(config['method']).multiple(config.get('options', {}))
         tile = tile or config.get('tile') or 512
         self.tile, self.overlap = check_tiling(tile, overlap, self.multiple, config['method'])
@@ -219,12 +227,15 @@ def generator(cfg:dict, # a stainer file's config: `method` and `options`
 
 # %% ../nbs/17_stainer.ipynb #70559aca
 @patch(cls_method=True)
-def load(cls:Stainer, path:str|Path, # a `save`d stainer file or a training run folder
+def load(cls:Stainer, path:str|Path, # a stainer file, a run folder, a model folder or a Hub repo id ORG/NAME
          **kwargs) -> Stainer: # passed to `Stainer` (tile, overlap, batch_size, device...)
-    "A stainer from a `save`d file, or from a training run folder"
-    path = Path(path)
+    "A stainer from a `save`d file, a training run folder, a model folder or a Hugging Face repo id"
+    from ihc_nb.hub import behaviour_line, is_model_folder, resolve_model
+    path = resolve_model(path)
+    if is_model_folder(path): return cls.from_pretrained(path, **kwargs)
     if path.is_dir(): return cls.from_run(path, **kwargs)
     cfg, state = read_stainer_file(path)
+    if line := behaviour_line(cfg): print(line)
     return cls(generator(cfg, state, path), cfg, **kwargs)
 
 # %% ../nbs/17_stainer.ipynb #a0377dc3
@@ -234,8 +245,10 @@ def _tensor_bytes(t:torch.Tensor) -> np.ndarray:
 
 @patch
 def fingerprint(self:Stainer) -> str:
-    "sha256 of the generator: method, options (canonical JSON), each weight's name, type and bytes"
-    what = jsonable(dict(method=self.config['method'], options=self.config.get('options', {})))
+    "sha256 of the generator: method, options, test-time norm (canonical JSON), each weight's bytes"
+    what = dict(method=self.config['method'], options=self.config.get('options', {}))
+    if 'norm_stats' in self.config: what['norm_stats'] = self.config['norm_stats']   # imported models
+    what = jsonable(what)
     h = hashlib.sha256(json.dumps(what, sort_keys=True).encode())
     for k, v in self.G.state_dict().items():
         h.update(f'{k} {v.dtype} {tuple(v.shape)}'.encode()); h.update(_tensor_bytes(v))

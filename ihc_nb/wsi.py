@@ -401,7 +401,7 @@ def check_stain_args(input:str, output:str, # the command's input and output
 @user_errors
 def ihc_stain(input:str,                # an H&E image, a folder of images, or a whole-slide image
               output:str,               # the stained file (an image, or a pyramidal .tif) or folder
-              model:str=None,           # (required) a stainer file (Stainer.save) or a run folder
+              model:str=None,           # (required) a stainer file, run folder, model folder or Hub repo id
               tile:int=None,            # tile size (default: the size the model was trained at)
               overlap:int=None,         # tile overlap, feathered (default: tile / 8, at most half)
               batch_size:int=8,         # tiles per batch
@@ -416,7 +416,7 @@ def ihc_stain(input:str,                # an H&E image, a folder of images, or a
              ):
     "Stain H&E images or whole slides with a trained ihc_nb model"
     if model is None:
-        print('error: --model is required: a stainer file (Stainer.save) or a training run folder',
+        print('error: --model is required: a stainer file, a run folder, a model folder or a repo id ORG/NAME',
               file=sys.stderr)
         sys.exit(2)
     check_stain_args(input, output, tile, compression, quality, background)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ['ihc-synth', 'ihc-check-data', 'ihc-stain', 'ihc-bench', 'ihc-train']
+SCRIPTS = ['ihc-synth', 'ihc-check-data', 'ihc-stain', 'ihc-bench', 'ihc-train', 'ihc-import']
 
 
 @pytest.fixture(scope='module')

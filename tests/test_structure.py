@@ -13,7 +13,7 @@ FLOORS = [  # from the bottom up; a module may import its own floor and those be
     ('losses', {'gan', 'losses'}),           # the GAN losses, PatchNCE / ASP, and the models built on them
     ('training', {'training', 'learner', 'encoders', 'ceff', 'runs', 'methods'}),
     ('evaluation', {'her2', 'features', 'stats', 'metrics', 'evaluation'}),
-    ('staining', {'stainer', 'slidestate', 'wsi', 'cohort', 'usage', 'bench'}),   # bench times the slide pipeline too
+    ('staining', {'stainer', 'hub', 'published', 'slidestate', 'wsi', 'cohort', 'usage', 'bench'}),   # bench times the slide pipeline too
     ('experiments', {'papers', 'experiments'}),   # the papers' tables: train, stain and evaluate every row
 ]
 FLOOR = {m: i for i, (_, ms) in enumerate(FLOORS) for m in ms}
