@@ -40,6 +40,8 @@ BAD = [  # (command line, what the one line must name)
     ('ihc-eval {lab}/nope {lab}/ds/IHC/test', 'nope'),
     ('ihc-eval {lab}/ds/HE/test {lab}/ds/IHC/test --metrics nope', 'nope'),
     ('ihc-eval {lab}/ds/IHC/test {lab}/ds/IHC/test', 'both the generated and the real folder'),
+    ('ihc-eval {lab}/ds/HE/test {lab}/ds/IHC/test --metrics dab_mask --mpp -1', '--mpp -1'),
+    ('ihc-eval {lab}/ds/HE/test {lab}/ds/IHC/test --metrics dab_mask --dab-threshold brown', '--dab-threshold brown'),
     ('ihc-stain {lab}/ds/HE/test {lab}/out', '--model'),
     ('ihc-stain {lab}/ds/HE/test {lab}/out --model {lab}/notes.txt', 'notes.txt'),
     ('ihc-stain {lab}/nope.png {lab}/out.png --model {lab}/notes.txt', 'nope.png'),
