@@ -323,11 +323,17 @@ def ihc_eval(fake_dir:str, # folder of generated IHC images
                   progress=sys.stderr.isatty(), **stain_options(mpp, dab_threshold))
     _report(ev, fake_dir, real_dir, ev.save(out))
 
-# %% ../nbs/16a_evaluation.ipynb #f6e77b0f
+# %% ../nbs/16a_evaluation.ipynb #18846a7b
+def _against(name:str, summary:dict) -> str:
+    "The table row of `name` against the real IHC, saying so where that IHC is the same section"
+    oracle = summary.get('real_ihc', '').startswith('same section')
+    return f'{name} vs same-section IHC (an oracle)' if oracle else f'{name} vs IHC'
+
+# %% ../nbs/16a_evaluation.ipynb #37b041d9
 def _stained_rows(dirs, name:str, ev:Evaluation) -> dict:
     "The rows of `evaluate_stained`'s table: `ev`, against the oracle (if any), the identity"
     pixels = lambda fake, real: evaluate(fake, real, 'psnr,ssim', progress=False).summary
-    rows = {f'{name} vs IHC': ev.summary}
+    rows = {_against(name, ev.summary): ev.summary}
     if dirs.oracle is not None: rows[f'{name} vs oracle IHC'] = pixels(dirs.fake, dirs.oracle)
     rows['H&E as IHC (identity)'] = pixels(dirs.he, dirs.real)
     return rows
