@@ -18,6 +18,7 @@ from fastcore.script import call_parse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .settings import DatasetSpec, dataset_spec, max_image_pixels, user_errors
+from .splits import patient_split, slide_of, slide_summary
 from .synth import make_synthetic
 
 # %% auto #0
@@ -61,6 +62,7 @@ class Found:
     "The pairs found in a dataset folder, and every file that could not be paired"
     pairs: list[Pair]
     problems: list[str] = field(default_factory=list)
+    split: dict = field(default_factory=dict)   # how it was re-split (`split = patient`), else {}
 
 def _images(d:Path) -> dict[str, Path]:
     "The image files of folder `d` by name (hidden files left out)"
@@ -108,6 +110,7 @@ class Layout:
     howto: str                    # the folders to create, quoted by error messages
     find: Callable[[Path, str|None], Found] # (folder, the data's source) -> its pairs and problems
     detect: Callable[[Path], bool]          # does this existing folder look like this layout?
+    slide: Callable[[str], str|None]|None = None  # a file name -> its slide id; None: names carry none
 
 LAYOUTS: dict[str, Layout] = {}   # every layout, in the order `detect_layout` tries them
 
@@ -179,7 +182,8 @@ def find_mist(root:Path, source=None) -> Found:
     return _merge(founds)
 
 register_layout(Layout('mist', 'TrainValAB/{trainA,trainB,valA,valB}/ (A = H&E, B = IHC, '
-                       'the same names in A and B)', find_mist, lambda root: _trainvalab(root) is not None))
+                       'the same names in A and B)', find_mist, lambda root: _trainvalab(root) is not None,
+                       slide_of))   # MIST's names: SLIDE_ROW_COL (`ihc_nb.splits`)
 
 # %% ../nbs/02_data.ipynb #89900849
 def find_aligned(root:Path, source=None) -> Found:
@@ -363,10 +367,10 @@ def ensure_synthetic(spec:DatasetSpec) -> bool:
     n, size, seed = spec.get('synth_n'), spec.get('synth_size', 256), spec.get('synth_seed', 0)
     print(f'{spec.name}: generating {n} synthetic pairs of {size}x{size} (seed {seed}) '
           f'in {spec.path}', file=sys.stderr)
-    make_synthetic(spec.path, n=n, size=size, seed=seed)
+    make_synthetic(spec.path, n=n, size=size, seed=seed, mpp=spec.get('mpp', 1.0))
     return True
 
-# %% ../nbs/02_data.ipynb #99a3546c
+# %% ../nbs/02_data.ipynb #a17d0bc1
 def _detected_as_bci(path:Path, found:Found) -> Found:
     "`found` (BCI's pairs of `path`); a `DataError` naming `--layout paired` if it has none and `paired` has some"
     if found.pairs or not found.problems: return found
@@ -374,6 +378,17 @@ def _detected_as_bci(path:Path, found:Found) -> Found:
     if n: raise DataError(f'{path}: detected as a bci dataset, which pairs files by their whole name, and none '
                           f'pair so; files paired by stem give {n} pair{"s" * (n != 1)}: give --layout paired (layout = paired)')
     return found
+
+# %% ../nbs/02_data.ipynb #99a3546c
+def _resplit(spec:DatasetSpec, found:Found) -> Found:
+    "`found`, re-split by slide where `spec`'s section says `split = patient`"
+    if spec.get('split', 'official') == 'official': return found
+    slide = LAYOUTS[spec.layout].slide
+    if slide is None:
+        raise DataError(f"[{spec.name}] split = patient: the {spec.layout} layout's file names carry no "
+                        'slide id, so it cannot be re-split by patient: remove the key')
+    pairs, record = patient_split(found.pairs, slide)
+    return replace(found, pairs=pairs, split=record)
 
 # %% ../nbs/02_data.ipynb #3ce6f0dc
 def find_pairs(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or a spec
@@ -389,7 +404,8 @@ def find_pairs(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or
         raise DataError(f'unknown layout {spec.layout!r} for {spec.name}: '
                         f'use one of {", ".join(LAYOUTS)}')
     found = LAYOUTS[spec.layout].find(spec.path, spec.get('source'))
-    return spec, _detected_as_bci(spec.path, found) if detected and spec.layout == 'bci' else found
+    if detected and spec.layout == 'bci': found = _detected_as_bci(spec.path, found)
+    return spec, _resplit(spec, found)
 
 # %% ../nbs/02_data.ipynb #5be63202
 def check_dataset(dataset:str|Path, # a settings.ini name or a dataset folder
@@ -400,6 +416,7 @@ def check_dataset(dataset:str|Path, # a settings.ini name or a dataset folder
     spec, found = find_pairs(dataset, layout)
     if crop is None and spec.section is not None: crop = spec.get('crop')
     rep = check_pairs(found.pairs, crop=crop, progress=progress)
+    rep.attrs['slides'] = slide_summary(found.pairs, LAYOUTS[spec.layout].slide, spec.layout, found.split)
     return rep, found.problems + [p for p in rep.problem if p]
 
 # %% ../nbs/02_data.ipynb #1ba9797c
@@ -415,7 +432,7 @@ def format_report(rep:pd.DataFrame) -> str:
         lines += ['', counts.to_string(), '', 'image sizes (width x height): ' + sizes]
         notes = ok.notes[ok.notes != ''].value_counts()
         lines += [f'converted: {n}: {k}' for k, n in notes.items()]
-    return '\n'.join(lines)
+    return '\n'.join(lines + [rep.attrs['slides']] * ('slides' in rep.attrs))
 
 # %% ../nbs/02_data.ipynb #bb68e83d
 @call_parse

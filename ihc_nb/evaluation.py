@@ -22,11 +22,12 @@ from .guards import check_table, output_lock, refuse_overlap
 from .her2 import LevelCalibration, calibrate
 from .metrics import METRICS, make_metrics, paper_columns
 from .stats import bootstrap
-from .settings import WeightsMissing, user_errors
+from .settings import DatasetSpec, WeightsMissing, dataset_spec, user_errors
 
 # %% auto #0
-__all__ = ['EvalError', 'match_images', 'Evaluation', 'intervals', 'evaluate', 'paper_table', 'level_calibration',
-           'default_output', 'levels_note', 'ihc_eval', 'evaluate_stained', 'plot_distributions', 'plot_examples']
+__all__ = ['EvalError', 'match_images', 'Evaluation', 'intervals', 'real_ihc', 'dataset_options', 'evaluate', 'paper_table',
+           'level_calibration', 'stain_options', 'default_output', 'levels_note', 'definitions', 'ihc_eval',
+           'evaluate_stained', 'plot_distributions', 'plot_examples']
 
 # %% ../nbs/16a_evaluation.ipynb #1b0272e2
 class EvalError(DataError):
@@ -172,6 +173,17 @@ def _summary(df:pd.DataFrame, ms:dict, head:dict, # per-image table, metrics, wh
     if ci: summary.update(ci=ci, **intervals(ms, df, ci, seed=seed))
     return summary
 
+# %% ../nbs/16a_evaluation.ipynb #e2d2c8c1
+def real_ihc(same_section:bool|None) -> dict:
+    "What the real IHC is, as a summary entry: the same section (an oracle), an adjacent one, or {}"
+    if same_section is None: return {}
+    return dict(real_ihc='same section (an oracle of the stain)' if same_section else 'adjacent section')
+
+def dataset_options(dataset) -> dict:
+    "The `evaluate` options a dataset's settings give: its pixel size (`mpp`) and `same_section`"
+    spec = dataset if isinstance(dataset, DatasetSpec) else dataset_spec(dataset)
+    return dict(mpp=spec.get('mpp'), same_section=bool(spec.get('same_section', False)))
+
 # %% ../nbs/16a_evaluation.ipynb #2eb91547
 def evaluate(fake_dir:str|Path, # folder of generated IHC images
              real_dir:str|Path, # folder of the real IHC images, the same names
@@ -182,13 +194,16 @@ def evaluate(fake_dir:str|Path, # folder of generated IHC images
              device=None, # default: CUDA if available
              seed:int=0, # KID's subsets and the bootstrap's draws
              ci:int=0, # bootstrap draws for a 95% interval of every value (`intervals`; 0: none)
-             progress:bool=True) -> Evaluation: # a progress bar over the pairs
+             progress:bool=True, # a progress bar over the pairs
+             mpp:float|None=None, # µm per pixel: HD95 in µm (None: in pixels)
+             dab_threshold:float|str|None=None, # DAB-positive optical density (0.3) or 'otsu'
+             same_section:bool|None=None) -> Evaluation: # the real IHC is the same section (an oracle)
     "Evaluate each generated image of `fake_dir` against the real one of its name in `real_dir`"
     pairs = match_images(fake_dir, real_dir)
-    ms = make_metrics(metrics, mode, weights, calibration, device, seed)
+    ms = make_metrics(metrics, mode, weights, calibration, device, seed, mpp, dab_threshold)
     df = _per_image(pairs, ms, progress)
     head = dict(n=len(df), mode=mode, metrics=list(ms), fake=str(fake_dir), real=str(real_dir),
-                seed=seed)
+                seed=seed, **real_ihc(same_section))
     summary = _summary(df, ms, head, ci, seed)
     if df.level.isna().all(): df = df.drop(columns='level')
     return Evaluation(df, summary)
@@ -233,6 +248,19 @@ def level_calibration(arg, # None, 'loo', a LevelCalibration, a JSON file, a dat
     if cache and cal is not None: cal.save(cache)
     return cal
 
+# %% ../nbs/16a_evaluation.ipynb #5e73701f
+def stain_options(mpp=None, # µm per pixel, > 0 (None: unknown)
+                  dab_threshold=None, # an optical density, 'otsu', or None (0.3)
+                 ) -> dict:
+    "`evaluate`'s `mpp` and `dab_threshold` from the command line; `ValueError` naming the option"
+    if mpp is not None and not float(mpp) > 0:
+        raise ValueError(f'--mpp {mpp}: give the pixel size in µm per pixel, above 0 (e.g. 0.4661)')
+    if dab_threshold is None or str(dab_threshold).lower() == 'otsu':
+        return dict(mpp=mpp, dab_threshold=dab_threshold and 'otsu')
+    try: return dict(mpp=mpp, dab_threshold=float(dab_threshold))
+    except ValueError: raise ValueError(f'--dab-threshold {dab_threshold}: give a DAB optical density '
+                                        '(e.g. 0.3) or otsu') from None
+
 # %% ../nbs/16a_evaluation.ipynb #c3ad931a
 def default_output(fake_dir:str|Path, real_dir:str|Path) -> Path:
     "Where `ihc-eval` writes by default: `<fake_dir>-vs-<real_dir name>.csv` beside `fake_dir`"
@@ -262,10 +290,16 @@ def levels_note(summary:dict) -> str|None:
                 'in-sample): add --calibration FILE.json, a DATASET (fitted on its training split) '
                 'or loo (leave-one-out)')
 
+def definitions(summary:dict) -> list[str]:
+    "The lines saying what the real IHC is and how each metric that says it was computed"
+    defs = [f"{k.removesuffix('_definition')}: {v}" for k, v in summary.items() if k.endswith('_definition')]
+    return ([f"real IHC: {summary['real_ihc']}"] if 'real_ihc' in summary else []) + defs
+
 def _report(ev:Evaluation, fake_dir:str, real_dir:str, files:tuple):
     "Print what `ihc-eval` evaluated, its summary, the levels note and the `files` written"
     print(f"{ev.summary['n']} pairs, {ev.summary['mode']} mode: {fake_dir} against {real_dir}")
     print(ev.table().to_string(float_format=lambda v: f'{v:.4f}', na_rep=''))
+    for line in definitions(ev.summary): print(line)
     if note := levels_note(ev.summary): print(note)
     csv, js = files
     print(f'wrote {csv} and {js}')
@@ -284,20 +318,28 @@ def ihc_eval(fake_dir:str, # folder of generated IHC images
              seed:int=0, # seed of KID's subsets
              overwrite:bool=False, # replace an existing --out (and its .json)
              ci:int=0, # bootstrap draws for a 95% interval of every value (e.g. 1000; 0: none)
+             mpp:float=None, # µm per pixel of the images: HD95 in µm (default: in pixels)
+             dab_threshold:str=None, # a DAB-positive pixel's optical density (default 0.3), or otsu
             ):
     "Evaluate generated IHC images against the real ones: per-image CSV, summary JSON, printout"
     out = _output_csv(out, fake_dir, real_dir, overwrite, calibration)
     with output_lock(out):   # one writer; the files reopened before they are reported
         cal = level_calibration(calibration)
         ev = evaluate(fake_dir, real_dir, metrics, mode, weights, cal, device, seed, ci,
-                      progress=sys.stderr.isatty())
+                      progress=sys.stderr.isatty(), **stain_options(mpp, dab_threshold))
         _report(ev, fake_dir, real_dir, tuple(map(check_table, ev.save(out))))
 
-# %% ../nbs/16a_evaluation.ipynb #f6e77b0f
+# %% ../nbs/16a_evaluation.ipynb #18846a7b
+def _against(name:str, summary:dict) -> str:
+    "The table row of `name` against the real IHC, saying so where that IHC is the same section"
+    oracle = summary.get('real_ihc', '').startswith('same section')
+    return f'{name} vs same-section IHC (an oracle)' if oracle else f'{name} vs IHC'
+
+# %% ../nbs/16a_evaluation.ipynb #37b041d9
 def _stained_rows(dirs, name:str, ev:Evaluation) -> dict:
     "The rows of `evaluate_stained`'s table: `ev`, against the oracle (if any), the identity"
     pixels = lambda fake, real: evaluate(fake, real, 'psnr,ssim', progress=False).summary
-    rows = {f'{name} vs IHC': ev.summary}
+    rows = {_against(name, ev.summary): ev.summary}
     if dirs.oracle is not None: rows[f'{name} vs oracle IHC'] = pixels(dirs.fake, dirs.oracle)
     rows['H&E as IHC (identity)'] = pixels(dirs.he, dirs.real)
     return rows

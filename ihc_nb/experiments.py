@@ -18,7 +18,7 @@ from PIL import Image
 
 import ihc_nb
 from .data import find_pairs, level_of, read_rgb
-from .evaluation import Evaluation, evaluate, level_calibration
+from .evaluation import Evaluation, dataset_options, evaluate, level_calibration
 from .files import atomic_path, jsonable, save_figure, save_json, sha256_file
 from .metrics import METRICS, higher_is_better, parse_metrics
 from .methods import METHODS
@@ -106,7 +106,7 @@ def evaluate_run(folder:Path, dataset, # the run folder; a settings.ini name or 
     st = Stainer.from_run(folder, device=device)
     dirs = stain_split(st, dataset, _eval_dir(folder), 'test', n, progress=False)
     ev = evaluate(dirs.fake, dirs.real, metrics, calibration=calibration, device=device, seed=seed,
-                  ci=ci, progress=False)
+                  ci=ci, progress=False, **dataset_options(dataset))   # its pixel size, same_section
     ev.save(_eval_dir(folder)/'metrics.csv')
     return ev
 
@@ -253,6 +253,11 @@ def _run_record(d:Done) -> dict:
                 seconds=d.seconds, config=d.config)
 
 # %% ../nbs/20_experiments.ipynb #1913ef83
+def _definitions(ev:Evaluation) -> dict:
+    "What the real IHC is and how each metric that says so computed its values (threshold, bins, units)"
+    return {k: v for k, v in ev.summary.items() if k == 'real_ihc' or k.endswith('_definition')}
+
+# %% ../nbs/20_experiments.ipynb #4aabf5a0
 _INTERVALS = '95% percentile bootstrap over the test images (FID, KID: recomputed on each draw)'
 
 def protocol(done:list, # every `Done` run, all seeds
@@ -261,6 +266,7 @@ def protocol(done:list, # every `Done` run, all seeds
              weights, # where the feature networks' weights were looked for
              calibration_source, # where the HER2 levels' thresholds came from
              device, # the device of the evaluation (None: cuda if there is one)
+             split:dict|None=None, # how the data were re-split (`Found.split`; None: the official split)
              **params) -> dict: # `reproduce`'s parameters
     "The protocol of a reproduction: everything needed to rerun its evaluation exactly"
     dev = device or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -270,7 +276,8 @@ def protocol(done:list, # every `Done` run, all seeds
                 runs=[_run_record(d) for d in done], images=_test_images(done[0].ev, real_dir),
                 metrics=metrics, mode=mode, networks=weight_files(metrics, weights),
                 kid=dict(subsets=100, subset_size=min(100, n), scale='x1000 in the tables'),
-                intervals=_INTERVALS, her2_calibration=calibration_source)
+                intervals=_INTERVALS, her2_calibration=calibration_source,
+                definitions=_definitions(done[0].ev), split=split or dict(split='official'))
 
 # %% ../nbs/20_experiments.ipynb #f229dc42
 def _has_weights(m:str, weights=None, strict:bool=False) -> bool:
@@ -390,7 +397,8 @@ def _write(tables, done, out, spec, ms, missing, cal, ci, device, **params) -> R
     frames = _write_tables(tables, done, refs, out, spec.name, missing)
     _figures(tables, done, refs, out)
     pr = protocol([x for ds in done.values() for x in ds], _eval_dir(runs[0].folder)/'real', ms,
-                  'paper', None, runs[0].ev.summary.get('level_calibration'), device, **params)
+                  'paper', None, runs[0].ev.summary.get('level_calibration'), device,
+                  split=find_pairs(spec)[1].split, **params)
     save_json(pr, out/'protocol.json')
     return Reproduction(frames, runs, out)
 

@@ -235,9 +235,10 @@ class MetricSpec:
     factor: float = 1          # the table shows the value x factor (KID: x 1000)
     modes: tuple = ('paper',)  # the modes it computes differently; in any other, as in 'paper'
     per_image: bool = True     # False: a statistic of the whole set (FID, KID), costly per draw
-    higher: bool = True        # higher values are better (its every column)
+    higher: bool = True        # higher values are better (its every column but those of `flip`)
     default: bool = True       # computed when no metrics are named (where its weights are found)
     plot: tuple = ()           # per-image columns the evaluation's distribution figure shows
+    flip: tuple = ()           # table columns better the other way from `higher` (DAB HD95)
 
 METRICS = {}
 
@@ -249,12 +250,14 @@ def register_metric(spec:MetricSpec) -> MetricSpec:
 # %% ../nbs/16_metrics.ipynb #f4cc22d6
 @dataclass
 class MetricContext:
-    "What a `MetricSpec.build` gets: the mode, weights folder, HER2 calibration, device and seed"
+    "What a `MetricSpec.build` gets: mode, weights folder, HER2 calibration, device, seed, pixel size"
     mode: str = 'paper'
     weights: str|Path|None = None
     calibration: LevelCalibration|str|None = None
     device: str = 'cpu'
     seed: int = 0
+    mpp: float|None = None                # µm per pixel (None: unknown; distances in pixels)
+    dab_threshold: float|str|None = None  # DAB optical density of a positive pixel, or 'otsu'
     shared: dict = field(default_factory=dict)   # FeatureSets by (network, preprocessing)
 
 @patch
@@ -341,7 +344,7 @@ def paper_columns() -> dict[str, tuple[str, float]]:
 def higher_is_better(column:str) -> bool:
     "Whether higher values of table column `column` are better, as its metric's entry says"
     for s in METRICS.values():
-        if column in s.columns: return s.higher
+        if column in s.columns: return s.higher != (column in s.flip)
     raise KeyError(f'no metric of METRICS has the table column {column!r}')
 
 # %% ../nbs/16_metrics.ipynb #61d4e739
@@ -350,10 +353,14 @@ def _files(spec:MetricSpec) -> str:
     from ihc_nb.settings import WEIGHTS
     return ', '.join(f'`{WEIGHTS[k][0]}`' for k in spec.weights) or '-'
 
+def _better(spec:MetricSpec) -> str:
+    "Which way `spec`'s values are better, in words ('higher', 'lower (DAB p90 r: higher)')"
+    way = lambda h: 'higher' if h else 'lower'
+    return way(spec.higher) + ''.join(f' ({c}: {way(not spec.higher)})' for c in spec.flip)
+
 def metric_table() -> pd.DataFrame:
     "Every metric of `METRICS`: how it is computed, which way is better, if a default, its files"
-    row = lambda n, s: {'metric': n, 'as computed by': s.doc,
-                        'better': 'higher' if s.higher else 'lower',
+    row = lambda n, s: {'metric': n, 'as computed by': s.doc, 'better': _better(s),
                         'by default': 'yes' if s.default else 'no',
                         'network (file, looked up on disk)': _files(s)}
     return pd.DataFrame([row(n, s) for n, s in METRICS.items()]).set_index('metric')
@@ -376,11 +383,17 @@ def make_metrics(metrics='psnr,ssim,dab', # names of `METRICS`, a list or comma-
                  weights:str|Path|None=None, # folder or file of pretrained weights (None: usual)
                  calibration:LevelCalibration|str|None=None, # HER2 level thresholds, 'loo' or None
                  device=None, # default: CUDA if available
-                 seed:int=0) -> dict[str, PairMetric]: # KID's subsets
+                 seed:int=0, # KID's subsets
+                 mpp:float|None=None, # µm per pixel of the images (None: unknown)
+                 dab_threshold:float|str|None=None, # a DAB-positive pixel's optical density or 'otsu'
+                ) -> dict[str, PairMetric]:
     "The metric objects of `metrics`, their networks loaded (`WeightsMissing` before any computing)"
     names = parse_metrics(metrics)
     if mode not in MODES: raise ValueError(f'mode must be one of {MODES}, not {mode!r}')
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    c = MetricContext(mode, weights, calibration, device, seed)
+    c = MetricContext(mode, weights, calibration, device, seed, mpp, dab_threshold)
     own_mode = lambda n: replace(c, mode=mode if mode in METRICS[n].modes else 'paper')
     return {n: METRICS[n].build(own_mode(n)) for n in names}
+
+# %% ../nbs/16_metrics.ipynb #619550de
+from . import stainmetrics   # registers dab_mask, dab_p90, dab_hist and od in METRICS

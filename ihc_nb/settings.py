@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SETTINGS_NAME', 'WEIGHTS', 'UserError', 'fault_line', 'user_errors', 'SettingsError', 'find_settings',
-           'read_settings', 'coerce', 'DatasetSpec', 'list_datasets', 'dataset_spec', 'weights_dir', 'runs_dir',
-           'max_image_pixels', 'WeightsMissing', 'torch_hub_checkpoints', 'find_weights', 'bci_sample_path']
+__all__ = ['SETTINGS_NAME', 'EVALUATION_KEYS', 'WEIGHTS', 'UserError', 'fault_line', 'user_errors', 'SettingsError',
+           'find_settings', 'read_settings', 'coerce', 'DatasetSpec', 'list_datasets', 'dataset_spec', 'weights_dir',
+           'runs_dir', 'max_image_pixels', 'WeightsMissing', 'torch_hub_checkpoints', 'find_weights', 'bci_sample_path']
 
 # %% ../nbs/00_settings.ipynb #afe1e501
 class UserError(Exception):
@@ -166,6 +166,23 @@ def _checked(cfg, # the parsed settings (for the message)
     return {k: check_value(k, v, where(k), fix=fix(k)) for k, v in values.items()}
 
 # %% ../nbs/00_settings.ipynb #8015d895
+EVALUATION_KEYS = dict(mpp='a pixel size in µm above 0 (MIST: 0.4661)', split='official or patient',
+                       same_section='true or false')
+
+def _evaluation_keys(cfg, # the parsed settings (for the message)
+                     name:str, # the section
+                     values:dict, # its coerced values
+                    ) -> dict:
+    "`values`, after checking `mpp`, `split` and `same_section` (`EVALUATION_KEYS`)"
+    ok = dict(mpp=lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0,
+              split=lambda v: v in ('official', 'patient'), same_section=lambda v: isinstance(v, bool))
+    bad = [k for k in EVALUATION_KEYS if values.get(k) is not None and not ok[k](values[k])]
+    if bad: raise SettingsError(f'{cfg.path}: [{name}] {bad[0]} = {values[bad[0]]!r}: write '
+                                f'{EVALUATION_KEYS[bad[0]]}, or leave the key out')
+    return values
+
+
+# %% ../nbs/00_settings.ipynb #a21ab809
 def _spec_from_section(cfg, # the parsed settings
                        name:str, # a dataset section
                       ) -> DatasetSpec:
@@ -176,6 +193,7 @@ def _spec_from_section(cfg, # the parsed settings
     path = Path(sec.pop('path')).expanduser()
     layout, marker = coerce(sec.pop('layout', '')), coerce(sec.pop('marker', ''))
     values = _checked(cfg, name, {k: coerce(v) for k,v in sec.items()})
+    values = _evaluation_keys(cfg, name, values)
     return DatasetSpec(name, path if path.is_absolute() else root/path, layout, marker, values,
                        section=name, own=cfg.own.get(name, set()))
 

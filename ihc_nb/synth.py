@@ -220,11 +220,11 @@ def _pair_meta(level:int, size:int, mpp:float, # the pair's level, size and scal
 def _render_pair(rng:np.random.Generator, # the pair's random generator
                  sec:Section, level:int, um:float, # the section, its level, pixels per micron
                  im:dict, # the pair's imaging (`_imaging`)
-                ) -> tuple:
+                 **adjacent) -> tuple: # `adjacent_section`'s shift, elastic, turnover (default: its own)
     "(H&E, IHC, oracle IHC, shift of the adjacent section) of section `sec`"
     maps = stain_maps(rng, sec, um)
     he, oracle = _render(rng, maps, 'he', im), _render(rng, maps, 'ihc', im)
-    adj, moved = adjacent_section(rng, sec, level, um)
+    adj, moved = adjacent_section(rng, sec, level, um, **adjacent)
     return he, _render(rng, stain_maps(rng, adj, um), 'ihc', im), oracle, moved
 
 # %% ../nbs/01_synth.ipynb #b83f542b
@@ -232,13 +232,13 @@ def synth_pair(seed:int|list, # seed of the pair (an int or a list of ints)
                size:int=256,  # patch size in pixels
                level:int|None=None, # HER2 level 0..3; None: drawn from the seed
                mpp:float=1.0, # microns per pixel
-              ) -> SynthPair:
+               **adjacent) -> SynthPair: # the adjacent section's `shift`, `elastic` (µm), `turnover`
     "Render one synthetic H&E / IHC pair, deterministic for `seed`"
     rng = np.random.default_rng(seed)
     level, um = _draw_level(rng, level), 1 / mpp
     sec = section(rng, size, level, um)
     im = _imaging(rng)
-    he, ihc, oracle, moved = _render_pair(rng, sec, level, um, im)
+    he, ihc, oracle, moved = _render_pair(rng, sec, level, um, im, **adjacent)
     return SynthPair(he, ihc, oracle, _pair_meta(level, size, mpp, im, moved, sec))
 
 # %% ../nbs/01_synth.ipynb #4aa5b156

@@ -47,6 +47,24 @@ def test_check_data_bci_sample():
     assert '8 usable pairs of 8' in r.stdout
     assert [l.split() for l in r.stdout.splitlines() if l.startswith('test')] == [['test', '1', '2', '2', '3']]
     assert '1024x1024: 8' in r.stdout
+    assert "slides: the bci layout's file names carry no slide id" in r.stdout
+
+
+def test_check_data_mist_shared_slides(tmp_path):
+    "MIST's names carry the slide id: the slides both splits share are counted, and `split = patient` re-splits"
+    rng = np.random.default_rng(0)
+    for split, names in (('train', ('A1_0_0', 'B2_0_0')), ('val', ('A1_5_5', 'C3_0_0'))):
+        for side in 'AB':
+            (tmp_path/'mist/TrainValAB'/f'{split}{side}').mkdir(parents=True, exist_ok=True)
+            for n in names:
+                Image.fromarray(rng.integers(0, 255, (32, 32, 3), np.uint8)).save(tmp_path/'mist/TrainValAB'/f'{split}{side}'/f'{n}.jpg')
+    r = run('ihc-check-data', tmp_path/'mist', '--layout', 'mist')
+    assert r.returncode == 0, r.stderr
+    assert 'slides: 2 in train, 2 in test, 1 in both: the splits share patients; set split = patient' in r.stdout
+    (tmp_path/'settings.ini').write_text('[m]\npath = mist\nlayout = mist\nsplit = patient\n')
+    r = run('ihc-check-data', 'm', env=dict(IHC_NB_SETTINGS=str(tmp_path/'settings.ini')))
+    assert r.returncode == 0, r.stderr
+    assert 'slides: 1 in train, 2 in test, 0 in both (split = patient: 1 images of the 1 slides' in r.stdout, r.stdout
 
 
 def _broken_copy(src, dst):

@@ -114,7 +114,7 @@ def test_evaluate_stains_scores_and_resumes(lab):
     assert sorted(p.name for p in (out/'fake').iterdir()) == tests and (out/'real'/tests[0]).resolve() == (lab/'tiny/IHC/test'/tests[0]).resolve()
     s = json.loads((out/'metrics.json').read_text())
     assert s['n'] == len(tests) and abs(s['psnr'] - per.psnr.mean()) < 1e-9
-    assert 'tiny train split' in s['level_calibration']
+    assert 'tiny train split' in s['level_calibration'] and s['real_ihc'] == 'adjacent section'
     table = pd.read_csv(out/'table.csv', index_col=0)
     assert list(table.index) == ['pix2pix vs IHC', 'pix2pix vs oracle IHC', 'H&E as IHC (identity)']
     assert {'distributions.png', 'examples.png', 'her2_levels.json'} <= {p.name for p in out.iterdir()}

@@ -57,6 +57,10 @@ def test_reproduce_tables_protocol_figures_and_reuse(lab):
     pr = json.loads((out/'protocol.json').read_text())
     assert len(pr['runs']) == 12 and pr['images']['n'] == 3 and len(pr['images']['real_sha256']) == 64
     assert {'torch', 'torchvision', 'scikit_image', 'numpy'} <= set(pr['versions']) and pr['her2_calibration']
+    assert pr['split'] == {'split': 'official'} and pr['definitions']['real_ihc'] == 'adjacent section'
+    assert {'dab_mask_definition', 'dab_p90_definition', 'dab_hist_definition', 'od_definition'} <= set(pr['definitions'])
+    stain = pd.read_csv(out/'table_stain.csv', index_col=0)   # the stain metrics lead, PSNR and SSIM beside them
+    assert list(stain.columns) == ['DAB HD95', 'DAB Dice', 'DAB IoU', 'mIOD err', 'DAB p90 err', 'PSNR', 'SSIM'] and len(stain) == 12
     assert all(r['config']['settings']['crop'] == 96 for r in pr['runs'])
     for f in ('comparison.png', 'metrics.png', 'reproduce.ipynb', 'encoders/similarity.png'):
         assert (out/f).stat().st_size > 1000, f

@@ -8,11 +8,11 @@ FLOORS = [  # from the bottom up; a module may import its own floor and those be
     ('settings/files', {'settings', 'files', 'stages', 'checks', 'progress', 'guards', 'weightfile'}),   # stages: the generic
     # concurrency kit; checks: values where they enter; guards: outputs never touch inputs, output locks, reopen checks;
     # weightfile: the one loader of weight files
-    ('data', {'tissue', 'synth', 'data', 'loaders', 'measures', 'multimag', 'pyramid'}),
+    ('data', {'tissue', 'synth', 'data', 'loaders', 'measures', 'multimag', 'pyramid', 'splits'}),
     ('networks', {'layers', 'vmfe', 'fusion', 'awl', 'ammfi'}),
     ('losses', {'gan', 'losses'}),           # the GAN losses, PatchNCE / ASP, and the models built on them
     ('training', {'training', 'learner', 'encoders', 'ceff', 'runs', 'methods'}),
-    ('evaluation', {'her2', 'features', 'stats', 'metrics', 'evaluation'}),
+    ('evaluation', {'her2', 'features', 'stats', 'metrics', 'evaluation', 'stainmetrics'}),
     ('staining', {'stainer', 'hub', 'published', 'slidestate', 'wsi', 'cohort', 'usage', 'bench'}),   # bench times the slide pipeline too
     ('experiments', {'papers', 'experiments'}),   # the papers' tables: train, stain and evaluate every row
 ]

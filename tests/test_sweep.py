@@ -110,6 +110,8 @@ BAD = [  # (command line, what the one line must name, class)
     ('ihc-eval {lab}/nope {lab}/ds/IHC/test', 'nope', 'existing'),
     ('ihc-eval {lab}/ds/HE/test {lab}/ds/IHC/test --metrics nope', 'nope', 'existing'),
     ('ihc-eval {lab}/ds/IHC/test {lab}/ds/IHC/test', 'both the generated and the real folder', 'existing'),
+    ('ihc-eval {lab}/ds/HE/test {lab}/ds/IHC/test --metrics dab_mask --mpp -1', '--mpp -1', 'bad value'),
+    ('ihc-eval {lab}/ds/HE/test {lab}/ds/IHC/test --metrics dab_mask --dab-threshold brown', '--dab-threshold brown', 'bad value'),
     ('ihc-stain {lab}/ds/HE/test {lab}/out', '--model', 'existing'),
     ('ihc-stain {lab}/ds/HE/test {lab}/out --model {lab}/notes.txt', 'notes.txt', 'existing'),
     ('ihc-stain {lab}/nope.png {lab}/out.png --model {lab}/notes.txt', 'nope.png', 'existing'),
