@@ -37,7 +37,7 @@ def test_main_command_redirected_keeps_every_line(lab, tmp_path):  # noqa: F811
     log = tmp_path/'run.log'
     two = ' && '.join(papermill('pretrain_encoders.ipynb', tmp_path/f'out{i}.ipynb', f'-p dataset tiny -p ngf 8 -p run enc-log{i}')
                       for i in (1, 2))
-    r = subprocess.run(f'{two} > {log}', shell=True, capture_output=True, text=True, timeout=1800, env=os.environ)
+    r = subprocess.run(f'( {two} ) > {log}', shell=True, capture_output=True, text=True, timeout=1800, env=os.environ)
     assert r.returncode == 0, log.read_text()[-2000:]
     text = log.read_text()
     assert [l.split(':')[0] for l in text.splitlines() if l.startswith('epoch ')] == ['epoch 1/2', 'epoch 2/2'] * 2, text[-3000:]
