@@ -89,9 +89,10 @@ def big(lab):
 def test_two_stainers_of_one_slide(lab, big, tmp_path):
     "A second ihc-stain of the output a first one is writing is refused naming the first; the first's slide opens"
     import openslide
+    from ihc_nb.slidestate import partial_dir
     out = tmp_path/'out.tif'
     first = popen_stain(lab, big[0], out)
-    _wait_for(tmp_path/'.out.tif.lock', first)
+    _wait_for(partial_dir(out)/'state.npz', first)               # a row recorded: the lock is held
     first.send_signal(signal.SIGSTOP)                          # held, mid-slide, with its lock
     try: second = stain(lab, big[0], out, '--overwrite')
     finally: first.send_signal(signal.SIGCONT)
