@@ -14,7 +14,7 @@ from .settings import UserError
 
 # %% auto #0
 __all__ = ['real', 'relation', 'OutputOverlapsInput', 'refuse_overlap', 'OutputInUse', 'lock_path', 'output_lock', 'BrokenOutput',
-           'check_image', 'check_slide', 'check_table', 'SlideStopped', 'tile_row', 'row_interrupts']
+           'check_image', 'check_slide', 'check_table', 'SlideStopped', 'tile_row', 'slide_reads', 'row_interrupts']
 
 # %% ../nbs/00f_guards.ipynb #916e37cd
 def real(path:str|Path) -> Path: # a path as given
@@ -144,6 +144,16 @@ def tile_row(src:str|Path, r:int, n:int): # the slide, the tile row read (from 0
         raise SlideStopped(f'{src}: tile row {r + 1} of {n} cannot be read ({type(e).__name__}: '
                            f'{str(e)[:80]}); the rows before it are kept: repair or re-export '
                            'the slide, then run again to resume') from None
+
+# %% ../nbs/00f_guards.ipynb #f0608836
+@contextmanager
+def slide_reads(src:str|Path, what:str): # the slide, what is read (for the message)
+    "Turn a fault reading `what` of the slide `src` into a one-line `SlideStopped`"
+    try: yield
+    except (UserError, KeyboardInterrupt, MemoryError): raise
+    except Exception as e:
+        raise SlideStopped(f'{src}: {what} cannot be read ({type(e).__name__}: {str(e)[:80]}): the '
+                           'slide is damaged; repair or re-export it') from None
 
 # %% ../nbs/00f_guards.ipynb #7d308d4b
 @contextmanager

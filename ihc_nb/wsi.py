@@ -20,7 +20,7 @@ import ihc_nb
 from .data import IMAGE_EXTS, DataError, read_rgb
 from .files import atomic_path
 from .guards import (check_image, check_slide, output_lock, refuse_overlap, row_interrupts,
-                           tile_row)
+                           slide_reads, tile_row)
 from .pyramid import PyramidParts, check_output, write_parts
 from .settings import user_errors
 from .slidestate import commit_row, finish_rows, partial_dir, resume_rows, rows_done
@@ -132,7 +132,7 @@ def slide_request(stainer:Stainer, src:Path, # the model and the slide
 # %% ../nbs/18_wsi.ipynb #e9144c6e
 def find_tissue(slide, src:Path) -> np.ndarray: # the open slide and its file
     "The tissue mask of `slide` (`tissue_mask`), or a `SlideError` where it shows none"
-    mask = tissue_mask(slide)
+    with slide_reads(src, 'its thumbnail (read to find the tissue)'): mask = tissue_mask(slide)
     if not mask.any():
         raise SlideError(f'{src}: no tissue found (the whole slide looks like glass); '
                          f'nothing to stain')

@@ -89,14 +89,15 @@ def big(lab):
 def test_two_stainers_of_one_slide(lab, big, tmp_path):
     "A second ihc-stain of the output a first one is writing is refused naming the first; the first's slide opens"
     import openslide
+    from ihc_nb.slidestate import partial_dir
     out = tmp_path/'out.tif'
     first = popen_stain(lab, big[0], out)
-    _wait_for(tmp_path/'.out.tif.lock', first)
+    _wait_for(partial_dir(out)/'state.npz', first)               # a row recorded: the lock is held
     first.send_signal(signal.SIGSTOP)                          # held, mid-slide, with its lock
     try: second = stain(lab, big[0], out, '--overwrite')
     finally: first.send_signal(signal.SIGCONT)
     one_line_refusal(second, f'is being written by process {first.pid} on')
-    assert first.wait(timeout=600) == 0, first.stderr.read()[-2000:]
+    assert first.wait(timeout=1800) == 0, first.stderr.read()[-2000:]
     with openslide.OpenSlide(str(out)) as s, openslide.OpenSlide(str(big[1])) as ref:
         assert s.level_dimensions == ref.level_dimensions
     assert out.read_bytes() == big[1].read_bytes()
@@ -111,7 +112,7 @@ def test_ctrl_c_mid_slide_resumes(lab, big, tmp_path):
     first.send_signal(signal.SIGSTOP)
     done = rows_done(out)
     first.send_signal(signal.SIGINT); first.send_signal(signal.SIGCONT)
-    stdout, stderr = first.communicate(timeout=600)
+    stdout, stderr = first.communicate(timeout=1800)
     r = subprocess.CompletedProcess(first.args, first.returncode, stdout, stderr)
     one_line_refusal(r, 'run again to resume')
     assert 'interrupted at row ' in stderr and not out.exists() and rows_done(out) >= done >= 1
@@ -125,7 +126,7 @@ def test_damaged_tile_names_its_row(lab, tmp_path):
     import tifffile
     from ihc_nb.slidestate import partial_dir, rows_done
     from ihc_nb.synth import synthetic_slide
-    src = synthetic_slide(tmp_path/'damaged.tif', 1024, 1024, seed=4)
+    src = synthetic_slide(tmp_path/'damaged.tif', 2048, 2048, seed=4)   # its thumbnail: level 1, whole
     with tifffile.TiffFile(src) as tf:
         page = tf.pages[0]
         n = len(page.dataoffsets)
