@@ -21,7 +21,8 @@ from .her2 import POSITIVE_OD, dab_od
 from .pyramid import check_output
 from .settings import UserError, user_errors
 from .slidestate import rows_done
-from .stainer import Stainer, tile_starts
+from .blending import tile_starts
+from .stainer import Stainer
 from .wsi import open_job, open_slide, stain_slide
 
 # %% auto #0

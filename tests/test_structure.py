@@ -6,7 +6,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parent.parent/'ihc_nb'
 FLOORS = [  # from the bottom up; a module may import its own floor and those below
     ('settings/files', {'settings', 'files', 'stages'}),   # stages: the generic concurrency kit
-    ('data', {'tissue', 'synth', 'data', 'loaders', 'measures', 'multimag', 'pyramid'}),
+    ('data', {'tissue', 'synth', 'data', 'loaders', 'measures', 'multimag', 'pyramid', 'blending'}),
     ('networks', {'layers', 'vmfe', 'fusion', 'awl', 'ammfi'}),
     ('losses', {'gan', 'losses'}),           # the GAN losses, PatchNCE / ASP, and the models built on them
     ('training', {'training', 'learner', 'encoders', 'ceff', 'runs', 'methods'}),
