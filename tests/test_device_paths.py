@@ -30,9 +30,15 @@ def _small(name:str) -> dict:
     return dict(SMALL, **({'n_blocks': 1} if 'n_blocks' in METHODS[name].options else {}))
 
 
-def _bf16_learner(name:str, size:int=128):
+def _crop(name:str) -> int:
+    "The smallest crop `name` takes: 128 px for the 5-layer discriminators of ASP and AMMFI, else 64"
+    return 128 if METHODS[name].options.get('n_layers_d', 3) > 3 else 64
+
+
+def _bf16_learner(name:str):
     "A `StainLearner` of a small `name` on the CPU with the GPU's settings: bf16 autocast, channels-last"
     torch.manual_seed(0)
+    size = _crop(name)
     model, _ = _method_model(name, size, False, **_small(name))
     x = torch.rand(1, 3, size, size) * 2 - 1
     learn = _learner(model, x, torch.device('cpu'), fast=True)
