@@ -46,6 +46,8 @@ BAD = [  # (command line, what the one line must name)
     ('ihc-stain {lab}/ds/HE/test {lab}/out3 --model {lab}/notes.txt --compression lzw', '--compression lzw'),
     ('ihc-stain {lab}/ds/HE/test {lab}/out4 --model {lab}/notes.txt --tile -64', '--tile -64'),
     ('ihc-bench --methods nope --sizes 64', 'nope'),
+    ('ihc-stain {lab}/ds/HE/test {lab}/out5 --model {lab}/notes.txt --workers 0', '--workers 0'),
+    ('ihc-bench --pipeline --workers 0', '--workers 0'),
     ('ihc-cohort {lab}/nosuch.csv --model {lab}/notes.txt --out {lab}/c1', 'nosuch.csv'),
     ('ihc-cohort {lab}/notes.txt --model {lab}/notes.txt --out {lab}/c2', 'no `slide` column'),
 ]
