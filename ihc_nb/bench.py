@@ -216,66 +216,85 @@ def bench_method(name:str, size:int, device='cpu', # the method, the tile size, 
 
 # %% ../nbs/19_bench.ipynb #7f70922d
 def _identity_stainer(tile:int, overlap:int):
-    "A stainer that returns its input: the pipeline's own cost, without a model's"
+    "A stainer that hands back its 8-bit tiles: the host's cost of the pipeline, the device's work aside"
     from ihc_nb.stainer import Stainer
-    return Stainer(torch.nn.Identity(), dict(method='cut'), tile=tile, overlap=overlap,
-                   batch_size=8, device='cpu')
+    st = Stainer(torch.nn.Identity(), dict(method='cut'), tile=tile, overlap=overlap, batch_size=8, device='cpu')
+    st.stain_uint8 = lambda x: x   # on a GPU: normalised, stained and rounded there
+    return st
+
+def _costs(fn) -> tuple:
+    "(`fn()`, its wall-clock seconds, the CPU seconds every thread of this process spent on it)"
+    c0 = cpu_seconds()
+    out, s = timed(fn)
+    return out, s, cpu_seconds() - c0
 
 def _read_all(st, job, workers:int) -> int:
     "Read every tile of `job`'s level in `st`'s tiling, row by row, in `workers` threads; how many"
     from concurrent.futures import ThreadPoolExecutor
-    from ihc_nb.stainer import RowBlender
+    from ihc_nb.blending import RowBlender
     from ihc_nb.wsi import read_row
     b = RowBlender(job.height, job.width, st.tile, st.overlap)
     with ThreadPoolExecutor(workers) as pool:
         return sum(len(read_row(job, b, r, pool)) for r in range(len(b.ys)))
 
+# %% ../nbs/19_bench.ipynb #d4b5cbce
+def _encode_all(level0:np.ndarray, d:Path, workers:int) -> Path: # the level, a folder, the threads
+    "Encode the pyramid of `level0` in `workers` threads and write it as `d/raw.tif`"
+    from concurrent.futures import ThreadPoolExecutor
+    from ihc_nb.pyramid import encode_array, write_parts
+    (d/'raw').mkdir()
+    with ThreadPoolExecutor(workers) as pool: parts = encode_array(level0, d/'raw', pool, tile=256)
+    return write_parts(parts, d/'raw.tif')
+
 # %% ../nbs/19_bench.ipynb #c8b03d6a
 def _stain_run(st, src:Path, out:Path, workers:int) -> dict:
-    "`stain_slide` of `src` into `out/ihc.tif`: its seconds, cores kept busy, peak memory and disk"
+    "`stain_slide` of `src` into `out/ihc.tif`: its seconds, CPU seconds, peak memory and disk"
     from ihc_nb.wsi import stain_slide
     out.mkdir()
-    with Peaks(out) as pk:
-        c0 = cpu_seconds()
-        _, s = timed(lambda: stain_slide(st, src, out/'ihc.tif', progress=False, workers=workers))
-        cores = (cpu_seconds() - c0) / s
-    return dict(seconds=s, cores=cores, memory=pk.memory, disk=pk.disk,
-                output=(out/'ihc.tif').stat().st_size)
+    with Peaks(out, every=0.05) as pk:
+        _, s, cpu = _costs(lambda: stain_slide(st, src, out/'ihc.tif', progress=False, workers=workers))
+    return dict(seconds=s, cpu=cpu, memory=pk.memory, disk=pk.disk, output=(out/'ihc.tif').stat().st_size)
 
 # %% ../nbs/19_bench.ipynb #bd6e393b
 def _pipeline_times(d:Path, width:int, height:int, tile:int, overlap:int, workers:int) -> tuple:
-    "(tiles, raw read seconds, raw write seconds, `_stain_run`) on a slide generated in `d`"
+    "(tiles, raw read (s, CPU s), raw encode (s, CPU s), `_stain_run`) on a slide generated in `d`"
     import tifffile
-    from ihc_nb.pyramid import write_pyramid
     from ihc_nb.synth import synthetic_slide
     from ihc_nb.wsi import open_job
     src, st = synthetic_slide(d/'he.tif', width, height), _identity_stainer(tile, overlap)
-    job = open_job(st, src)
-    n, read_s = timed(lambda: _read_all(st, job, workers))
+    n, *read = _costs(lambda: _read_all(st, open_job(st, src), workers))
     run, level0 = _stain_run(st, src, d/'out', workers), tifffile.imread(src, level=0)
-    return n, read_s, timed(lambda: write_pyramid(d/'raw.tif', level0))[1], run
+    return n, read, _costs(lambda: _encode_all(level0, d, workers))[1:], run
 
 # %% ../nbs/19_bench.ipynb #492de3cb
-def _rates(n:int, read_s:float, write_s:float, run:dict) -> dict: # `_pipeline_times`
-    "The tiles, their rates (tiles/s), the cores kept busy, the peak memory, disk and output, GiB"
-    return dict(tiles=n, read_tiles_s=n / read_s, write_tiles_s=n / write_s,
-                pipeline_tiles_s=n / run['seconds'], pipeline_cores_busy=run['cores'],
+def _rates(n:int, read:tuple, write:tuple, run:dict) -> dict: # `_pipeline_times`
+    "The tiles; each stage's tiles/s and CPU seconds per tile; the cores kept busy; the peaks, GiB"
+    per = lambda name, s, cpu: {f'{name}_tiles_s': n / s, f'{name}_cpu_s_tile': cpu / n}
+    return dict(tiles=n, **per('read', *read), **per('write', *write),
+                **per('pipeline', run['seconds'], run['cpu']), pipeline_cores_busy=run['cpu'] / run['seconds'],
                 peak_memory_gib=run['memory'] / 2**30, peak_temp_disk_gib=run['disk'] / 2**30,
                 output_gib=run['output'] / 2**30)
 
 # %% ../nbs/19_bench.ipynb #8a26b14b
+def _feed(r:dict, cores:int) -> dict: # `_rates`, the cores of the host to size for
+    "`r` with the CPU-seconds ratio pipeline / (read + encode) and the tiles/s `cores` cores could feed"
+    raw = r['read_cpu_s_tile'] + r['write_cpu_s_tile']
+    return dict(r, cpu_ratio=r['pipeline_cpu_s_tile'] / raw, cores=cores,
+                feed_tiles_s=cores / r['pipeline_cpu_s_tile'])
+
+# %% ../nbs/19_bench.ipynb #b51e7000
 def bench_pipeline(width:int=8192, height:int=6144, # the generated slide
-                   tile:int=512, overlap:int=64, workers:int|None=None, # as `ihc-stain` would
+                   tile:int=512, overlap:int=64, # as `ihc-stain` would
+                   workers:int|None=None, # threads reading and encoding (default: the cores)
+                   cores:int=16, # the host to size the feed rate for (an H100 host: 16)
                    work:str|Path|None=None) -> dict: # where the slide is made (None: a temp folder)
-    "On a generated slide, identity stainer: raw tile reads/s, raw encodes/s, `stain_slide` tiles/s"
+    "On a generated slide, identity stainer: raw reads, raw encodes, `stain_slide`: tiles/s, CPU s/tile"
+    workers = workers or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(dir=work) as d:
-        workers = workers or min(8, os.cpu_count() or 1)
         times = _pipeline_times(Path(d), width, height, tile, overlap, workers)
-    r = dict(slide=f'{width}x{height}', tile=tile, overlap=overlap, **_rates(*times),
+    r = dict(slide=f'{width}x{height}', tile=tile, overlap=overlap, workers=workers, **_rates(*times),
              level0_gib=width * height * 3 / 2**30)
-    return dict(r, ratio=r['pipeline_tiles_s'] / min(r['read_tiles_s'], r['write_tiles_s']))
-
-
+    return _feed(r, cores)
 
 # %% ../nbs/19_bench.ipynb #53a46d14
 def _bench_row(name:str, size:int, dev, peak:float, compare:bool, **kwargs) -> dict:
@@ -315,22 +334,28 @@ def _slide_size(size:str) -> tuple[int, int]: # WIDTHxHEIGHT
     return int(w), int(h)
 
 # %% ../nbs/19_bench.ipynb #40907fee
-_RATES = dict(read_tiles_s='raw tile read', write_tiles_s='raw encode and write',
-              pipeline_tiles_s='stain_slide, end to end')
+def _pipeline_args(size:str, workers:int|None, cores:int) -> dict: # as `ihc-bench` takes them
+    "`bench_pipeline` of `--size` with `--workers` threads, sized for `--cores`; bad counts named"
+    for name, v in (('workers', workers), ('cores', cores)):
+        if v is not None and v <= 0: raise ValueError(f'--{name} {v}: give a positive number')
+    return bench_pipeline(*_slide_size(size), workers=workers, cores=cores)
+
+# %% ../nbs/19_bench.ipynb #7f532fc6
+_STAGES = dict(read='raw tile read', write='raw encode and write', pipeline='stain_slide, end to end')
 
 def print_pipeline(r:dict): # `bench_pipeline`'s result
     "The pipeline benchmark as `ihc-bench --pipeline` prints it"
     print(f"slide {r['slide']}: {r['tiles']} tiles of {r['tile']} px (overlap {r['overlap']}), "
-          f"identity stainer, CPU, {os.cpu_count()} cores")
-    for k, name in _RATES.items(): print(f'  {name:24s} {r[k]:8.1f} tiles/s')
-    print(f"  pipeline / slower raw stage: {r['ratio']:.2f} (target >= 0.8); the pipeline kept "
-          f"{r['pipeline_cores_busy']:.1f} of {os.cpu_count()} cores busy")
+          f"identity stainer, CPU, {os.cpu_count()} cores, {r['workers']} workers")
+    for k, name in _STAGES.items():
+        print(f"  {name:24s} {r[k + '_tiles_s']:8.1f} tiles/s {r[k + '_cpu_s_tile']:8.4f} CPU s/tile")
+    print(f"  pipeline / (read + encode), CPU s per tile: {r['cpu_ratio']:.2f} (target <= 1.25); "
+          f"{r['pipeline_cores_busy']:.1f} cores busy; {r['cores']} cores could feed "
+          f"{r['feed_tiles_s']:.0f} tiles/s")
     print(f"  peak memory {r['peak_memory_gib']:.2f} GiB, "
           f"peak disk {r['peak_temp_disk_gib']:.2f} GiB "
           f"(output {r['output_gib']:.2f} GiB; level 0 uncompressed would be "
           f"{r['level0_gib']:.2f} GiB)")
-
-
 
 # %% ../nbs/19_bench.ipynb #06f04391
 def _bench_args(methods:str|None, sizes:str|None) -> tuple: # as `ihc-bench` takes them
@@ -364,9 +389,11 @@ def ihc_bench(methods:str=None,    # comma-separated methods (default: all)
               out:str=None,        # also write the table as CSV here
               pipeline:bool=False, # instead: the slide pipeline on a generated slide
               size:str='8192x6144', # --pipeline: the generated slide, WIDTHxHEIGHT
+              workers:int=None,    # --pipeline: threads reading and encoding (default: the cores)
+              cores:int=16,        # --pipeline: the host's cores to size the feed rate for
              ):
     "Benchmark every generator (tiles/s, steps/s, peak memory, FLOPs, MFU), or the slide pipeline"
-    if pipeline: return print_pipeline(bench_pipeline(*_slide_size(size)))
+    if pipeline: return print_pipeline(_pipeline_args(size, workers, cores))
     names, tile_sizes = _bench_args(methods, sizes)
     _print_table(bench_table(names, tile_sizes, device, compare, repeat, batch), out)
 

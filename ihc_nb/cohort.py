@@ -22,8 +22,9 @@ from .her2 import POSITIVE_OD, dab_od
 from .pyramid import check_output
 from .settings import UserError, user_errors
 from .slidestate import rows_done
+from .blending import tile_starts
 from .hub import resolve_model
-from .stainer import Stainer, tile_starts
+from .stainer import Stainer
 from .wsi import open_job, open_slide, stain_slide
 
 # %% auto #0
@@ -93,7 +94,7 @@ def read_manifest(path:str|Path, # a CSV: a `slide` column; optional `output`, `
     rows = [_row(r, i + 1, path, out) for i, r in enumerate(_read_csv(path).to_dict('records'))]
     return _check_outputs(pd.DataFrame(rows, dtype=object), path)
 
-# %% ../nbs/18a_cohort.ipynb #e22476ec
+# %% ../nbs/18a_cohort.ipynb #52b4762e
 def _apart(i:int, row:dict, slides:dict, path:Path): # the row's number, the row, {slide: its row}, the manifest
     "Refuse row `i`'s output where it overlaps its slide or the manifest, is another row's slide, or is a folder"
     refuse_overlap({f'{path}, row {i}: the output': row['output']}, {'its slide': row['slide'], 'the manifest': path})

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 
+from PIL import Image
+
 from .files import atomic_path
 
 # %% auto #0
-__all__ = ['check_output', 'mean2x2', 'halve', 'tile_codec', 'pyramid_shapes', 'PyramidParts', 'write_parts', 'encode_array',
+__all__ = ['check_output', 'halve', 'tile_codec', 'pyramid_shapes', 'PyramidParts', 'write_parts', 'encode_array',
            'write_pyramid']
 
 # %% ../nbs/17a_pyramid.ipynb #1f7b767e
@@ -34,13 +36,6 @@ def check_output(compression:str='jpeg', # 'jpeg' or 'deflate'
         raise ValueError(f'--background {background}: use copy or white')
 
 # %% ../nbs/17a_pyramid.ipynb #aa6593fc
-def mean2x2(c:np.ndarray) -> np.ndarray: # rows (n, w, 3) of an image, as uint16
-    "Rounded 2x2 means of the rows `c` as uint8, an odd last row or column paired with itself"
-    if c.shape[0] % 2: c = np.concatenate([c, c[-1:]])
-    if c.shape[1] % 2: c = np.concatenate([c, c[:, -1:]], 1)
-    total = c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]
-    return ((total + 2) // 4).astype(np.uint8)
-
 def halve(a:np.ndarray, # an (H, W, 3) uint8 image
           out:np.ndarray|None=None, # where to write the result (default: a new array)
           rows:int=1024) -> np.ndarray: # rows of `a` read at a time
@@ -49,11 +44,9 @@ def halve(a:np.ndarray, # an (H, W, 3) uint8 image
     out = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.uint8) if out is None else out
     step = 2 * (rows // 2)
     for y in range(0, h, step):
-        m = mean2x2(a[y:y + step].astype(np.uint16))
+        m = np.asarray(Image.fromarray(np.ascontiguousarray(a[y:y + step])).reduce(2))
         out[y // 2:y // 2 + len(m)] = m
     return out
-
-
 
 # %% ../nbs/17a_pyramid.ipynb #344bac19
 def tile_codec(compression:str='jpeg', # 'jpeg' or 'deflate'
@@ -90,34 +83,64 @@ class PyramidParts:
                  pool:ThreadPoolExecutor|None=None): # threads encoding a tile row (None: here)
         self.work, self.tile, self.shapes = Path(work), tile, pyramid_shapes(height, width, tile)
         self.pool, (self.encode, self.tiff) = pool, tile_codec(compression, quality)
-        self.pending = [_empty(w) for _, w in self.shapes]   # rows short of a whole tile row
+        self.rows = [np.empty((tile, w, 3), np.uint8) for _, w in self.shapes]   # each level's tile row
+        self.fill = [0 for _ in self.shapes]                  # ...its rows so far
         self.odd = [_empty(w) for _, w in self.shapes]       # a row waiting for its pair, to halve
         self.sizes = [[] for _ in self.shapes]               # each encoded tile's bytes, in order
 
+@patch(as_prop=True)
+def pending(self:PyramidParts) -> list[np.ndarray]:
+    "Each level's rows short of a whole tile row"
+    return [r[:n] for r, n in zip(self.rows, self.fill)]
+
 # %% ../nbs/17a_pyramid.ipynb #ef081b42
+def _tile(rows:np.ndarray, x:int, t:int) -> np.ndarray: # a tile row, a column, the tile size
+    "The `t` x `t` tile at column `x` of the tile row `rows`: a view, padded white past the edge"
+    tl = rows[:, x:x + t]
+    if tl.shape[1] == t: return tl
+    return np.pad(tl, ((0, 0), (0, t - tl.shape[1]), (0, 0)), constant_values=255)
+
 @patch
 def _encode(self:PyramidParts, k:int, # the level
-            rows:np.ndarray): # a tile row of it (at most `tile` rows)
-    "Encode the tile row `rows` of level `k` (edges padded white, as tifffile) into `level<k>.bin`"
-    t, (n, w) = self.tile, rows.shape[:2]
-    rows = np.pad(rows, ((0, t - n), (0, -w % t), (0, 0)), constant_values=255)
-    tiles = [np.ascontiguousarray(rows[:, x:x + t]) for x in range(0, rows.shape[1], t)]
+            n:int): # the rows of its tile row to encode (the others: white)
+    "Encode level `k`'s tile row (its first `n` rows; below them white, as tifffile) into `level<k>.bin`"
+    t, rows = self.tile, self.rows[k]
+    rows[n:] = 255
+    tiles = [_tile(rows, x, t) for x in range(0, rows.shape[1], t)]
     data = list(self.pool.map(self.encode, tiles) if self.pool else map(self.encode, tiles))
     with open(self.work/f'level{k}.bin', 'ab') as f: f.write(b''.join(data))
     self.sizes[k] += [len(b) for b in data]
 
 # %% ../nbs/17a_pyramid.ipynb #62305a8a
 @patch
+def _fill(self:PyramidParts, k:int, # the level
+          rows:np.ndarray): # its next rows
+    "Copy `rows` into level `k`'s tile row, encoding it each time it is full"
+    t, i = self.tile, 0
+    while i < len(rows):
+        n = min(t - self.fill[k], len(rows) - i)
+        self.rows[k][self.fill[k]:self.fill[k] + n] = rows[i:i + n]
+        self.fill[k], i = self.fill[k] + n, i + n
+        if self.fill[k] == t: self._encode(k, t); self.fill[k] = 0
+
+# %% ../nbs/17a_pyramid.ipynb #b83b12f5
+@patch
+def _halve_down(self:PyramidParts, k:int, # the level
+                rows:np.ndarray): # its next rows
+    "Halve `rows`, after the row waiting for its pair, into level `k + 1`; an odd last row waits"
+    if len(self.odd[k]) and len(rows):
+        self.push(halve(np.concatenate([self.odd[k], rows[:1]])), k + 1)
+        self.odd[k], rows = self.odd[k][:0], rows[1:]
+    even = len(rows) // 2 * 2
+    if even: self.push(halve(rows[:even]), k + 1)
+    if len(rows) > even: self.odd[k] = rows[even:].copy()
+
+@patch
 def push(self:PyramidParts, rows:np.ndarray, # the next rows (n, width, 3) uint8 of level `k`
          k:int=0): # the level
     "Add `rows` to level `k`: whole tile rows are encoded, row pairs halved into level `k + 1`"
-    buf, t = np.concatenate([self.pending[k], rows]), self.tile
-    for y in range(0, len(buf) - t + 1, t): self._encode(k, buf[y:y + t])
-    self.pending[k] = buf[len(buf) // t * t:]
-    if k + 1 == len(self.shapes): return
-    pair = np.concatenate([self.odd[k], rows])
-    if even := len(pair) // 2 * 2: self.push(halve(pair[:even]), k + 1)
-    self.odd[k] = pair[even:]
+    self._fill(k, rows)
+    if k + 1 < len(self.shapes): self._halve_down(k, rows)
 
 # %% ../nbs/17a_pyramid.ipynb #ecd1f69e
 @patch
@@ -125,8 +148,8 @@ def finish(self:PyramidParts):
     "Encode what is left after the last row: a lone row halved with itself, a short tile row padded"
     for k in range(len(self.shapes)):
         if len(self.odd[k]) and k + 1 < len(self.shapes): self.push(halve(self.odd[k]), k + 1)
-        if len(self.pending[k]): self._encode(k, self.pending[k])
-        self.odd[k], self.pending[k] = _empty(self.shapes[k][1]), _empty(self.shapes[k][1])
+        if self.fill[k]: self._encode(k, self.fill[k])
+        self.odd[k], self.fill[k] = _empty(self.shapes[k][1]), 0
 
 # %% ../nbs/17a_pyramid.ipynb #c44f1c8e
 @patch
@@ -140,7 +163,8 @@ def state(self:PyramidParts) -> dict:
 def restore(self:PyramidParts, s:dict): # a `state()`
     "Continue from `state()`: bytes written after it (a run killed before it saved) are cut off"
     for k in range(len(self.shapes)):
-        self.pending[k], self.odd[k] = s[f'pending{k}'], s[f'odd{k}']
+        self.fill[k], self.odd[k] = len(s[f'pending{k}']), s[f'odd{k}']
+        self.rows[k][:self.fill[k]] = s[f'pending{k}']
         self.sizes[k] = list(s[f'sizes{k}'])
         with open(self.work/f'level{k}.bin', 'ab') as f: f.truncate(sum(self.sizes[k]))
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from .files import atomic_path
+from .blending import RowBlender
 from .pyramid import PyramidParts
-from .stainer import RowBlender
 
 # %% auto #0
-__all__ = ['partial_dir', 'rows_done', 'resume_rows', 'finish_rows', 'commit_row']
+__all__ = ['STATE', 'partial_dir', 'rows_done', 'resume_rows', 'commit_row']
 
 # %% ../nbs/17b_slidestate.ipynb #b6b61750
 def partial_dir(output:str|Path) -> Path: # the slide being written
@@ -30,6 +30,8 @@ def rows_done(output:str|Path) -> int: # the slide being written
     return int(np.load(state)['rows_done']) if state.is_file() else 0
 
 # %% ../nbs/17b_slidestate.ipynb #6b1c37d2
+STATE = 'ihc_nb-slide-state/2'   # the blender's integer zone (`carry`), the pyramid's waiting rows
+
 def resume_rows(work:Path, # the run's `.<output>.partial/` folder
                 request:dict, # what this run asks (`SlideJob.request`)
                 blender:RowBlender, # restored to the saved partial rows when resuming
@@ -39,24 +41,19 @@ def resume_rows(work:Path, # the run's `.<output>.partial/` folder
     state = work/'state.npz'
     if resume and state.exists():
         st = dict(np.load(state))
-        if json.loads(str(st['request'])) == request:
+        if str(st.get('format')) == STATE and json.loads(str(st['request'])) == request:
             blender.restore(st); parts.restore(st)
             return int(st['rows_done'])
     shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
     return 0
 
 # %% ../nbs/17b_slidestate.ipynb #d653a736
-def finish_rows(blender:RowBlender) -> tuple[np.ndarray, dict]:
-    "The image rows (uint8) the current tile row finished, and a copy of the blender's state then"
-    _, final = blender.done()
-    return np.round(final).astype(np.uint8), {k: np.array(v) for k, v in blender.state().items()}
-
 def commit_row(parts:PyramidParts, work:Path, # the pyramid, and the folder of the state
                rows_done:int, # the tile rows done, this one included
                request:dict, # what this run asks
-               rows:np.ndarray, blender_state:dict): # `finish_rows`' rows and state
+               rows:np.ndarray, blender_state:dict): # the rows the tile row finished, the blender's state
     "Encode the finished image `rows` into `parts`, then record how far the run got, atomically"
     parts.push(rows)
     with atomic_path(work/'state.npz') as tmpf, open(tmpf, 'wb') as f:
-        np.savez(f, rows_done=rows_done, request=json.dumps(request), **blender_state,
+        np.savez(f, rows_done=rows_done, format=STATE, request=json.dumps(request), **blender_state,
                  **parts.state())

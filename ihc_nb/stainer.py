@@ -18,119 +18,15 @@ from fastcore.basics import patch
 from PIL import Image
 
 import ihc_nb
+from .blending import RowBlender
 from .data import DataError, find_pairs, read_pair
 from .files import atomic_path, jsonable, save_png
 from .weightfile import WeightsError, fill, need_keys, read_weights
 from .layers import per_image_norm
 
 # %% auto #0
-__all__ = ['FORMAT', 'tile_starts', 'ramp', 'RowBlender', 'border_steps', 'seam_error', 'check_tiling', 'test_time', 'Stainer',
-           'read_stainer_file', 'generator', 'pad_to', 'StainedSplit', 'split_files', 'split_pairs', 'split_dirs',
-           'stain_pair', 'stain_split']
-
-# %% ../nbs/17_stainer.ipynb #29cbaa25
-def tile_starts(n:int, # the length to cover, px
-                tile:int, # the tile size, px
-                overlap:int, # how far neighbouring tiles overlap, px (at most tile / 2)
-               ) -> list[int]:
-    "Origins of `tile` px tiles, overlapping by `overlap`, that cover `n` px (the last at the end)"
-    if n <= tile: return [0]
-    if not 0 <= overlap <= tile // 2:
-        raise ValueError(f'overlap must be between 0 and tile/2 ({tile // 2}), not {overlap}')
-    return list(range(0, n - tile, tile - overlap)) + [n - tile]
-
-# %% ../nbs/17_stainer.ipynb #49c1aad1
-def ramp(tile:int, # the tile size, px
-         overlap:int, # the overlap, px: the length of the ramps
-         first:bool, # the tile starts at the image's border (no rising ramp)
-         last:bool, # the tile ends at the image's border (no falling ramp)
-        ) -> np.ndarray:
-    "A tile's 1-d weights: rising over `overlap` px at an inner start, falling at an inner end"
-    w = np.ones(tile, np.float32)
-    if overlap:
-        up = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
-        if not first: w[:overlap] = np.minimum(w[:overlap], up)
-        if not last: w[-overlap:] = np.minimum(w[-overlap:], up[::-1])
-    return w
-
-# %% ../nbs/17_stainer.ipynb #655466c7
-class RowBlender:
-    "Feathered blending of overlapping tiles by rows: `add` a tile row's tiles, `done` gives rows"
-    def __init__(self, height:int, width:int, # the image's size, px
-                 tile:int, # the tile size, px
-                 overlap:int, # the tiles' overlap, px
-                 channels:int=3):
-        self.h, self.w, self.tile, self.overlap, self.c = height, width, tile, overlap, channels
-        self.ys, self.xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
-        edge = lambda i: (i == 0, i == len(self.xs) - 1)
-        self.wx = {x: ramp(min(tile, width), overlap, *edge(i)) for i, x in enumerate(self.xs)}
-        self.top = 0   # the first image row not handed back yet
-        self.num = np.zeros((0, width, channels), np.float32)   # the weighted sums of rows `top`...
-        self.den = np.zeros((0, width, 1), np.float32)          # ...and their weights
-
-# %% ../nbs/17_stainer.ipynb #1d924b6a
-@patch
-def start_row(self:RowBlender, r:int): # the tile row
-    "Begin tile row `r`: grow the accumulators to cover it"
-    y0, y1 = self.ys[r], min(self.ys[r] + self.tile, self.h)
-    grow = y1 - (self.top + len(self.num))
-    if grow > 0:
-        self.num = np.concatenate([self.num, np.zeros((grow, self.w, self.c), np.float32)])
-        self.den = np.concatenate([self.den, np.zeros((grow, self.w, 1), np.float32)])
-    self.row, self.wy = r, ramp(y1 - y0, self.overlap, r == 0, r == len(self.ys) - 1)
-
-# %% ../nbs/17_stainer.ipynb #aae1cfde
-@patch
-def add(self:RowBlender, out:np.ndarray, # the tile's output (th, tw, C)
-        x:int): # its column origin
-    "Add the output of the tile at column origin `x` of the current tile row"
-    y0 = self.ys[self.row] - self.top
-    th, tw = out.shape[:2]
-    wgt = self.wy[:th, None, None] * self.wx[x][None, :tw, None]
-    self.num[y0:y0 + th, x:x + tw] += out * wgt
-    self.den[y0:y0 + th, x:x + tw] += wgt
-
-# %% ../nbs/17_stainer.ipynb #91ff3ba1
-@patch
-def done(self:RowBlender) -> tuple[int, np.ndarray]:
-    "(first row, final rows as float) after the current tile row: those no later tile row covers"
-    end = self.ys[self.row + 1] if self.row + 1 < len(self.ys) else self.h
-    n = end - self.top
-    rows = self.num[:n] / np.maximum(self.den[:n], 1e-8)
-    top, self.top = self.top, end
-    self.num, self.den = self.num[n:], self.den[n:]
-    return top, rows
-
-# %% ../nbs/17_stainer.ipynb #90f3882f
-@patch
-def state(self:RowBlender) -> dict:
-    "What a resumed run needs: the partial rows below the last finished ones"
-    return dict(top=self.top, num=self.num, den=self.den)
-
-@patch
-def restore(self:RowBlender, s:dict): # a `state()`
-    "Continue from `state()`"
-    self.top, self.num, self.den = int(s['top']), s['num'], s['den']
-
-# %% ../nbs/17_stainer.ipynb #27c406dc
-def border_steps(a:np.ndarray, # an image (n, m, C), its borders across axis 0
-                 starts:list[int], # the tiles' origins along axis 0
-                 overlap:int, # their overlap
-                 band:int=6) -> list[float]: # the neighbourhood of a border, px
-    "The extra step at each border along axis 0 of `a`, over the mean step within `band` px of it"
-    diff = np.abs(np.diff(a.astype(np.float32), axis=0)).mean((1, 2))   # step between row i and i+1
-    borders = [b for s in starts[1:] for b in sorted({s, s + overlap})]
-    near = lambda b: np.r_[diff[b - 1 - band:b - 2], diff[b + 1:b + band]].mean()
-    return [diff[b - 1] - near(b) for b in borders if band <= b < len(diff) - band]
-
-# %% ../nbs/17_stainer.ipynb #aabf9af2
-def seam_error(img:np.ndarray, # a tiled image (H, W, C)
-               tile:int, overlap:int, # its tiling
-               band:int=6) -> float: # the neighbourhood of a border, px
-    "Mean extra step (grey levels) across the tile borders of a tiled `img`, over the step nearby"
-    across = lambda a: border_steps(a, tile_starts(len(a), tile, overlap), overlap, band)
-    errs = across(img) + across(img.transpose(1, 0, 2))
-    return float(np.mean(errs)) if errs else 0.
+__all__ = ['FORMAT', 'check_tiling', 'test_time', 'Stainer', 'read_stainer_file', 'generator', 'pad_to', 'StainedSplit',
+           'split_files', 'split_pairs', 'split_dirs', 'stain_pair', 'stain_split']
 
 # %% ../nbs/17_stainer.ipynb #5d959b4e
 FORMAT = 'ihc_nb-stainer/1'
@@ -154,7 +50,7 @@ def test_time(G:torch.nn.Module, # a generator
     G = G.eval().requires_grad_(False)
     return per_image_norm(G) if config.get('norm_stats') == 'image' else G
 
-# %% ../nbs/17_stainer.ipynb #e1039704
+# %% ../nbs/17_stainer.ipynb #57468730
 class Stainer:
     "A trained H&E -> IHC generator and what it takes to use it: stains arrays, images and tensors"
     def __init__(self, G:torch.nn.Module, # the generator: H&E (B, 3, H, W) in [-1, 1] -> IHC
@@ -167,15 +63,14 @@ class Stainer:
                  compile:bool=False): # `torch.compile` the generator (pays off on many tiles)
         from ihc_nb.methods import get_method
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        self.G, self.config = test_time(G, config).to(self.device), dict(config)
+        fmt = torch.channels_last if self.device.type == 'cuda' else torch.preserve_format   # in one move
+        self.G, self.config = test_time(G, config).to(self.device, memory_format=fmt), dict(config)
         self.multiple = get_method(config['method']).multiple(config.get('options', {}))
         tile = tile or config.get('tile') or 512
         self.tile, self.overlap = check_tiling(tile, overlap, self.multiple, config['method'])
         self.batch_size = batch_size
         self.bf16 = self.device.type == 'cuda' if bf16 is None else bf16
-        if self.device.type == 'cuda':
-            torch.backends.cudnn.benchmark = True
-            self.G.to(memory_format=torch.channels_last)
+        if self.device.type == 'cuda': torch.backends.cudnn.benchmark = True
         if compile: self.G.compile()   # in place: the state dict keeps its keys
 
 # %% ../nbs/17_stainer.ipynb #3308cd82
@@ -277,21 +172,36 @@ def stain_tensor(self:Stainer, x:torch.Tensor) -> torch.Tensor: # H&E (B, 3, H, 
 
 # %% ../nbs/17_stainer.ipynb #dff89cbc
 @patch
-def _batch(self:Stainer, tiles:list[np.ndarray], # 8-bit RGB tiles (h, w, 3), of one size
-          ) -> list[np.ndarray]:
-    "The stained `tiles` as float (h, w, 3) in [0, 255], in one batch"
-    x = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
-    y = self.stain_tensor(x.pin_memory() if self.device.type == 'cuda' else x)
-    return list(y.add(1).mul(127.5).clamp(0, 255).permute(0, 2, 3, 1).cpu().numpy())
+def _to_device(self:Stainer, tiles:list[np.ndarray]) -> torch.Tensor: # 8-bit RGB tiles (h, w, 3), of one size
+    "The `tiles` as one 8-bit batch (B, h, w, 3) on the device (from pinned memory on CUDA)"
+    x = torch.from_numpy(np.stack(tiles))
+    if self.device.type == 'cuda' and torch.cuda.is_available(): x = x.pin_memory()
+    return x.to(self.device, non_blocking=True)
+
+# %% ../nbs/17_stainer.ipynb #ef4f0ede
+@patch
+@torch.no_grad()
+def stain_uint8(self:Stainer, x:torch.Tensor) -> torch.Tensor: # 8-bit H&E tiles (B, h, w, 3), on the device
+    "Stain 8-bit tiles on the device: normalised there, stained, rounded back to 8 bits, (B, h, w, 3)"
+    y = self.stain_tensor(x.permute(0, 3, 1, 2).float().div_(127.5).sub_(1))
+    y = y.add_(1).mul_(127.5).clamp_(0, 255).round_().to(torch.uint8)
+    return y.permute(0, 2, 3, 1).contiguous()
+
+# %% ../nbs/17_stainer.ipynb #619d53f5
+@patch
+def stain_batch(self:Stainer, tiles:list[np.ndarray], # 8-bit RGB tiles (h, w, 3), of one size
+               ) -> list[np.ndarray]:
+    "The stained `tiles`, 8-bit RGB (h, w, 3), in one batch: all the arithmetic on the device"
+    return list(self.stain_uint8(self._to_device(tiles)).cpu().numpy())
 
 @patch
 def _stain_tiles(self:Stainer, tiles:list[np.ndarray], # 8-bit RGB tiles (h, w, 3)
                 ) -> list[np.ndarray]:
     "The stained `tiles`: in one batch where they are of one size, else one by one"
-    if len({t.shape for t in tiles}) == 1: return self._batch(tiles)
-    return [o for t in tiles for o in self._batch([t])]
+    if len({t.shape for t in tiles}) == 1: return self.stain_batch(tiles)
+    return [o for t in tiles for o in self.stain_batch([t])]
 
-# %% ../nbs/17_stainer.ipynb #ef4f0ede
+# %% ../nbs/17_stainer.ipynb #7fe7ebd8
 def _progress(items, show:bool):
     "`items`, with a progress bar if `show`"
     if not show: return items
@@ -300,13 +210,11 @@ def _progress(items, show:bool):
 
 @patch
 def _stain_row(self:Stainer, he:np.ndarray, # the H&E image
-               b:RowBlender, r:int): # the blender and the tile row
-    "Stain tile row `r` of `he` into the blender `b`, `batch_size` tiles at a time"
-    b.start_row(r)
-    tiles = [(x, he[b.ys[r]:b.ys[r] + self.tile, x:x + self.tile]) for x in b.xs]
-    for i in range(0, len(tiles), self.batch_size):
-        chunk = tiles[i:i + self.batch_size]
-        for (x, _), o in zip(chunk, self._stain_tiles([t for _, t in chunk])): b.add(o, x)
+               b:RowBlender, r:int) -> list[np.ndarray]: # the blender and the tile row
+    "The stained tiles of tile row `r` of `he`, left to right, `batch_size` at a time"
+    y, t, bs = b.ys[r], self.tile, self.batch_size
+    tiles = [he[y:y + t, x:x + t] for x in b.xs]
+    return [o for i in range(0, len(tiles), bs) for o in self._stain_tiles(tiles[i:i + bs])]
 
 # %% ../nbs/17_stainer.ipynb #03bc0dd3
 @patch
@@ -317,9 +225,8 @@ def stain_array(self:Stainer, he:np.ndarray, # 8-bit RGB H&E (H, W, 3), any size
         raise ValueError(f'expected an 8-bit RGB array (H, W, 3), got {he.dtype} {he.shape}')
     b, out = RowBlender(*he.shape[:2], self.tile, self.overlap), np.empty_like(he)
     for r in _progress(range(len(b.ys)), progress):
-        self._stain_row(he, b, r)
-        top, final = b.done()
-        out[top:top + len(final)] = np.round(final).astype(np.uint8)
+        top, rows = b.add_row(r, self._stain_row(he, b, r))
+        out[top:top + len(rows)] = rows
     return out
 
 # %% ../nbs/17_stainer.ipynb #71521be2

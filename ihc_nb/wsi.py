@@ -23,9 +23,10 @@ from .guards import (check_image, check_slide, output_lock, refuse_overlap, row_
                            slide_reads, tile_row)
 from .pyramid import PyramidParts, check_output, write_parts
 from .settings import user_errors
-from .slidestate import commit_row, finish_rows, partial_dir, resume_rows, rows_done
+from .blending import RowBlender
+from .slidestate import commit_row, partial_dir, resume_rows, rows_done
 from .stages import pipeline
-from .stainer import RowBlender, Stainer
+from .stainer import Stainer
 
 # %% auto #0
 __all__ = ['SlideError', 'open_slide', 'slide_mpp', 'level_near', 'choose_level', 'read_rgb_region', 'tissue_mask', 'SlideJob',
@@ -73,13 +74,17 @@ def choose_level(slide, level:int|None=None, # the level asked for, if any
     return level
 
 # %% ../nbs/18_wsi.ipynb #199f80d4
+def _rgb(rgba:Image.Image) -> np.ndarray: # an RGBA region, as OpenSlide reads it
+    "The RGB pixels of `rgba`, (h, w, 3) uint8 (read-only): composited on white where any is transparent"
+    if rgba.getchannel('A').getextrema()[0] < 255:
+        rgba = Image.alpha_composite(Image.new('RGBA', rgba.size, (255, 255, 255, 255)), rgba)
+    return np.frombuffer(rgba.tobytes('raw', 'RGB'), np.uint8).reshape(rgba.height, rgba.width, 3)
+
 def read_rgb_region(slide, x:int, y:int, # the top-left corner, in `level` coordinates
                     w:int, h:int, level:int) -> np.ndarray: # the size and the level
     "The (h, w, 3) uint8 RGB region at (`x`, `y`) of `level`; outside the scan: white"
     ds = slide.level_downsamples[level]
-    rgba = slide.read_region((int(round(x * ds)), int(round(y * ds))), level, (w, h))
-    white = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
-    return np.asarray(Image.alpha_composite(white, rgba).convert('RGB'))
+    return _rgb(slide.read_region((int(round(x * ds)), int(round(y * ds))), level, (w, h)))
 
 # %% ../nbs/18_wsi.ipynb #10f5fdd5
 def tissue_mask(slide, size:int=1024) -> np.ndarray: # the thumbnail's long side, px
@@ -168,19 +173,17 @@ def stain_tiles(stainer:Stainer, job:SlideJob, # the model, the slide
     outs, bs = {}, stainer.batch_size
     for b in range(0, len(todo), bs):
         ids = todo[b:b + bs]
-        outs.update(zip(ids, stainer._batch([tiles[i] for i in ids])))
+        outs.update(zip(ids, stainer.stain_batch([tiles[i] for i in ids])))
     return outs
 
 # %% ../nbs/18_wsi.ipynb #c38aacad
 def blend_row(blender:RowBlender, r:int, # the blender, the tile row
               tiles:list[np.ndarray], outs:dict, # its tiles, and the stained ones (`stain_tiles`)
-              background:str='copy'): # the glass: 'copy' it or make it 'white'
-    "Add tile row `r` to `blender`: the stained tiles `outs`, the others (glass) copied or white"
-    blender.start_row(r)
-    glass = lambda tile: tile if background == 'copy' else np.full_like(tile, 255)
-    for i, x in enumerate(blender.xs): blender.add(outs[i] if i in outs else glass(tiles[i]), x)
-
-
+              background:str='copy') -> tuple[int, np.ndarray]: # the glass: 'copy' it or make it 'white'
+    "Blend tile row `r`: the stained tiles `outs`, the others (glass) copied or white; its finished rows"
+    white = np.full_like(tiles[0], 255) if background == 'white' else None
+    glass = lambda tile: tile if white is None else white[:tile.shape[0], :tile.shape[1]]
+    return blender.add_row(r, [outs[i] if i in outs else glass(t) for i, t in enumerate(tiles)])
 
 # %% ../nbs/18_wsi.ipynb #3b6cbf91
 def write_stained(job:SlideJob, stainer:Stainer, # the slide and the model
@@ -204,8 +207,8 @@ def row_stages(stainer:Stainer, job:SlideJob, blender:RowBlender, parts:PyramidP
         with tile_row(job.src, r, len(blender.ys)): return r, read_row(job, blender, r, pool)
     def stain(a): return *a, stain_tiles(stainer, job, blender, a[0], a[1])
     def blend(a):
-        blend_row(blender, *a, job.request['background'])
-        return a[0], len(a[2]), *finish_rows(blender)
+        _, rows = blend_row(blender, *a, job.request['background'])
+        return a[0], len(a[2]), rows, blender.state()
     def record(a):
         commit_row(parts, parts.work, a[0] + 1, job.request, *a[2:])
         return a[1]
@@ -272,7 +275,7 @@ def check_slide_output(src:Path, dst:Path, # the H&E slide, the pyramidal BigTIF
     if dst.exists() and not overwrite:
         raise FileExistsError(f'{dst} exists: choose another output or pass overwrite (--overwrite)')
 
-# %% ../nbs/18_wsi.ipynb #3724598f
+# %% ../nbs/18_wsi.ipynb #0e0f0539
 def stain_slide(stainer:Stainer, # the model
                 src:str|Path, # the H&E slide (any format OpenSlide reads)
                 dst:str|Path, # the pyramidal BigTIFF to write
@@ -284,7 +287,7 @@ def stain_slide(stainer:Stainer, # the model
                 overwrite:bool=False, # replace an existing `dst`
                 resume:bool=True, # continue a killed run of the same request
                 progress:bool=True, # show a progress bar
-                workers:int|None=None, # threads reading and encoding tiles (default: up to 8)
+                workers:int|None=None, # threads reading and encoding tiles (default: the cores)
                ) -> Path:
     "Stain the H&E slide `src` into the pyramidal BigTIFF `dst`, reading, staining, writing at once"
     src, dst = Path(src), Path(dst)
@@ -292,7 +295,7 @@ def stain_slide(stainer:Stainer, # the model
     check_output(compression, quality, background)
     output = dict(background=background, compression=compression, quality=quality)
     job = open_job(stainer, src, level, mpp, **output)
-    with output_lock(dst), ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
+    with output_lock(dst), ThreadPoolExecutor(workers or os.cpu_count() or 1) as pool:
         return stain_job(stainer, job, dst, pool, resume, progress)
 
 
@@ -382,15 +385,16 @@ def _same_kind(src:Path, dst:Path): # the input, the output
 
 # %% ../nbs/18_wsi.ipynb #3948d9a4
 def check_stain_args(input:str, output:str, # the command's input and output
-                     tile:int|None, compression:str, quality:int, background:str): # its options
+                     tile:int|None, compression:str, quality:int, background:str, # its options
+                     workers:int|None=None):
     "Refuse, naming the option or file, what `ihc-stain` cannot do, before the model loads"
     if not Path(input).exists():
         raise FileNotFoundError(f'{input} does not exist: give an H&E image, folder or slide')
     refuse_overlap({'the output': output}, {'the input': input})
     _same_kind(Path(input), Path(output))
     check_output(compression, quality, background)
-    if tile is not None and tile <= 0:
-        raise ValueError(f'--tile {tile}: the tile size must be positive')
+    for name, v in (('tile', tile), ('workers', workers)):
+        if v is not None and v <= 0: raise ValueError(f'--{name} {v}: give a positive number')
     out = Path(output).resolve()
     parent = next(p for p in (out, *out.parents) if p.exists())
     if not os.access(parent, os.W_OK):
@@ -413,15 +417,17 @@ def ihc_stain(input:str,                # an H&E image, a folder of images, or a
               quality:int=95,           # JPEG quality (90-100)
               overwrite:bool=False,     # replace an existing output
               compile:bool=False,       # torch.compile the generator
+              workers:int=None,         # threads reading and encoding a slide's tiles (default: the cores)
              ):
     "Stain H&E images or whole slides with a trained ihc_nb model"
     if model is None:
         print('error: --model is required: a stainer file, a run folder, a model folder or a repo id ORG/NAME',
               file=sys.stderr)
         sys.exit(2)
-    check_stain_args(input, output, tile, compression, quality, background)
+    check_stain_args(input, output, tile, compression, quality, background, workers)
     st = Stainer.load(model, tile=tile, overlap=overlap, batch_size=batch_size, device=device,
                       compile=compile)
     done = stain_path(st, input, output, overwrite=overwrite, level=level, mpp=mpp,
-                      background=background, compression=compression, quality=quality)
+                      background=background, compression=compression, quality=quality,
+                      workers=workers)
     print(f'stained {len(done)} file{"s" if len(done) > 1 else ""} into {output}')

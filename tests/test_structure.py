@@ -8,7 +8,7 @@ FLOORS = [  # from the bottom up; a module may import its own floor and those be
     ('settings/files', {'settings', 'files', 'stages', 'checks', 'progress', 'guards', 'weightfile'}),   # stages: the generic
     # concurrency kit; checks: values where they enter; guards: outputs never touch inputs, output locks, reopen checks;
     # weightfile: the one loader of weight files
-    ('data', {'tissue', 'synth', 'data', 'loaders', 'measures', 'multimag', 'pyramid', 'splits'}),
+    ('data', {'tissue', 'synth', 'data', 'loaders', 'measures', 'multimag', 'pyramid', 'splits', 'blending'}),
     ('networks', {'layers', 'vmfe', 'fusion', 'awl', 'ammfi'}),
     ('losses', {'gan', 'losses'}),           # the GAN losses, PatchNCE / ASP, and the models built on them
     ('training', {'training', 'learner', 'encoders', 'ceff', 'runs', 'methods'}),

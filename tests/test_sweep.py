@@ -118,6 +118,8 @@ BAD = [  # (command line, what the one line must name, class)
     ('ihc-stain {lab}/ds/HE/test {lab}/out3 --model {lab}/notes.txt --compression lzw', '--compression lzw', 'existing'),
     ('ihc-stain {lab}/ds/HE/test {lab}/out4 --model {lab}/notes.txt --tile -64', '--tile -64', 'existing'),
     ('ihc-bench --methods nope --sizes 64', 'nope', 'existing'),
+    ('ihc-stain {lab}/ds/HE/test {lab}/out8 --model {lab}/notes.txt --workers 0', '--workers 0', 'bad value'),
+    ('ihc-bench --pipeline --workers 0', '--workers 0', 'bad value'),
     ('ihc-cohort {lab}/nosuch.csv --model {lab}/notes.txt --out {lab}/c1', 'nosuch.csv', 'existing'),
     ('ihc-cohort {lab}/notes.txt --model {lab}/notes.txt --out {lab}/c2', 'no `slide` column', 'existing'),
     # values checked where they enter: options, settings.ini keys, papermill parameters, devices
