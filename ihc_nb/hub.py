@@ -13,6 +13,7 @@ from fastcore.basics import patch
 
 import ihc_nb
 from .files import atomic_path, save_json
+from .weightfile import read_weights
 from .stainer import Stainer, generator
 
 # %% auto #0
@@ -39,10 +40,7 @@ def save_weights(G, # the generator
 
 def load_weights(path:Path) -> dict:
     "The tensors of the safetensors file `path` (no unpickling); a damaged file stops in one line"
-    from safetensors.torch import load_file
-    try: return load_file(str(path))
-    except FileNotFoundError: raise FileNotFoundError(f'{path} is missing: a model folder holds {WEIGHTS}')
-    except Exception as e: raise ValueError(f'{path} is not a readable safetensors file ({e})') from None
+    return read_weights(path, f"an ihc_nb model folder's weights ({WEIGHTS})")
 
 # %% ../nbs/17c_hub.ipynb #3fea260e
 def card_data(config:dict): # a model's config (`source`: where an imported model came from)

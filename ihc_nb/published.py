@@ -19,6 +19,7 @@ from .files import sha256_file
 from .hub import behaviour_line
 from .settings import user_errors
 from .stainer import Stainer
+from .weightfile import read_weights
 
 # %% auto #0
 __all__ = ['CODES', 'RELEASES', 'Code', 'get_code', 'option_value', 'read_options', 'parse_options', 'options_file',
@@ -280,8 +281,7 @@ def find_checkpoint(path:str|Path) -> Path:
 
 def read_checkpoint(path:Path) -> dict:
     "The state dict in checkpoint `path` (tensors only), without DataParallel's 'module.' prefixes"
-    try: sd = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f'{path} is not a PyTorch state dict ({type(e).__name__})') from None
+    sd = read_weights(path, "a reference code's generator state dict (latest_net_G.pth)")
     _need(isinstance(sd, dict) and all(torch.is_tensor(v) for v in sd.values()), f'{path}: not a state dict')
     return {k.removeprefix('module.'): v for k, v in sd.items()}
 

@@ -137,7 +137,7 @@ def test_a_broken_model_folder_is_refused_in_one_line(lab, tmp_path):
     from ihc_nb.methods import build_method
     wrong = shutil.copytree(lab/'models/cut-grumpycat', tmp_path/'wrong-shape')
     save_weights(build_method('cut', ngf=8, n_blocks=2).G, wrong/'model.safetensors')
-    one_line_error(cli('ihc-stain', lab/'he.png', tmp_path/'o1.png', '--model', wrong), 'its weights do not fit')
+    one_line_error(cli('ihc-stain', lab/'he.png', tmp_path/'o1.png', '--model', wrong), 'does not fit the cut generator')
     unknown = shutil.copytree(lab/'models/cut-grumpycat', tmp_path/'unknown-method')
     cfg = json.loads((unknown/'config.json').read_text())
     (unknown/'config.json').write_text(json.dumps(dict(cfg, method='cutx')))
