@@ -9,12 +9,14 @@ from __future__ import annotations
 import fcntl, json, os, socket, time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 from .settings import UserError
 
 # %% auto #0
-__all__ = ['real', 'relation', 'OutputOverlapsInput', 'refuse_overlap', 'OutputInUse', 'lock_path', 'output_lock', 'BrokenOutput',
-           'check_image', 'check_slide', 'check_table', 'SlideStopped', 'tile_row', 'slide_reads', 'row_interrupts']
+__all__ = ['real', 'relation', 'OutputOverlapsInput', 'refuse_overlap', 'OutputInUse', 'lock_path', 'hold_lock', 'output_lock',
+           'BrokenOutput', 'check_image', 'check_slide', 'check_table', 'SlideStopped', 'tile_row', 'slide_reads',
+           'row_interrupts']
 
 # %% ../nbs/00f_guards.ipynb #916e37cd
 def real(path:str|Path) -> Path: # a path as given
@@ -58,17 +60,20 @@ def lock_path(output:str|Path) -> Path: # the file or folder written
     return o.with_name(f'.{o.name}.lock')
 
 # %% ../nbs/00f_guards.ipynb #785c1622
-def _locked(path:Path, output:Path):
-    "The open lock file `path`, locked by this process; `OutputInUse` naming the holder if another has it"
+def hold_lock(path:Path, # the lock file
+              refuse:Callable): # the holder's line -> the error to raise when another process holds it
+    "The open lock file `path`, locked by this process and naming it; `refuse(holder)` if another has it"
     while True:
         f = open(path, 'a+')
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0); who = f.read().strip() or 'another process'; f.close()
-            raise OutputInUse(f'{output} is being written by {who}: wait for it to end, '
-                              'or choose another output') from None
-        if path.exists() and os.path.samestat(os.fstat(f.fileno()), path.stat()): return f
+            raise refuse(who) from None
+        if path.exists() and os.path.samestat(os.fstat(f.fileno()), path.stat()): break
         f.close()   # its holder removed it as we opened it: take the new one
+    f.seek(0); f.truncate()
+    f.write(f'process {os.getpid()} on {socket.gethostname()} since {time.ctime()}'); f.flush()
+    return f
 
 # %% ../nbs/00f_guards.ipynb #f85b55a5
 @contextmanager
@@ -76,9 +81,8 @@ def output_lock(output:str|Path): # the file or folder about to be written
     "Hold the lock of `output` while the block writes it; `OutputInUse` if another process writes it"
     path = lock_path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    f = _locked(path, Path(output))
-    f.seek(0); f.truncate()
-    f.write(f'process {os.getpid()} on {socket.gethostname()} since {time.ctime()}'); f.flush()
+    f = hold_lock(path, lambda who: OutputInUse(f'{output} is being written by {who}: wait for it to end, '
+                                                'or choose another output'))
     try: yield path
     finally:
         path.unlink(missing_ok=True); f.close()

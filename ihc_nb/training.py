@@ -6,7 +6,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/training.html.md"""
 
 # %% ../nbs/04_training.ipynb #d50ec036
 from __future__ import annotations
-import fcntl, os, re, socket, time
+import os, re, time
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +20,7 @@ from fastcore.basics import patch
 from fastcore.foundation import L
 
 from .files import atomic_path, is_main, jsonable, remove_stale_temps, save_figure
+from .guards import hold_lock
 from .settings import UserError, dataset_spec, runs_dir
 from .weightfile import WeightsError, fill, need_keys, read_weights
 
@@ -46,16 +47,6 @@ def barrier():
 class RunInUse(UserError, RuntimeError):
     "Another live process trains in this run folder; the message names it"
 
-def _take_lock(f, # the open lock file
-               folder:Path, # the run folder, for the message
-              ):
-    "Lock `f` without waiting; `RunInUse` naming the process that holds it if another does"
-    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0); who = f.read().strip() or 'another process'; f.close()
-        raise RunInUse(f'{folder} is in use by {who}: wait for it to end, '
-                       'or choose another run name (--run)') from None
-
 # %% ../nbs/04_training.ipynb #eeda2c2a
 _LOCKS = {}   # run folder -> the open lock file this process holds
 
@@ -64,11 +55,8 @@ def lock_run(folder:str|Path) -> Path:
     folder = Path(folder).resolve()
     if folder in _LOCKS: return folder
     folder.mkdir(parents=True, exist_ok=True)
-    f = open(folder/'.lock', 'a+')
-    _take_lock(f, folder)
-    f.seek(0); f.truncate()
-    f.write(f'process {os.getpid()} on {socket.gethostname()} since {time.ctime()}'); f.flush()
-    _LOCKS[folder] = f
+    _LOCKS[folder] = hold_lock(folder/'.lock', lambda who: RunInUse(
+        f'{folder} is in use by {who}: wait for it to end, or choose another run name (--run)'))
     return folder
 
 # %% ../nbs/04_training.ipynb #ec7266d4
