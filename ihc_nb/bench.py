@@ -9,12 +9,13 @@ from __future__ import annotations
 import os, tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from fastcore.script import call_parse
 
 from .fusion import attention_map_bytes
-from .settings import user_errors
+from .checks import user_errors
 from .usage import Peaks, available_memory, cpu_seconds, measure, release_memory, timed
 
 # %% auto #0

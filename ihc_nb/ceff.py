@@ -11,12 +11,11 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .awl import AdaptiveL1, grid_patches
 from .encoders import DualEncoder, ResNetEncoder
 from .fusion import CrossAttentionFusion
-from .gan import GANLoss, PatchDiscriminator, Pix2Pix
+from .gan import PatchDiscriminator, Pix2Pix
 from .layers import ResnetBlock, init_weights, norm_layer
 from .vmfe import MSFPM, VMFE, wavelet_filters
 from .weightfile import WeightsError, WeightFileMissing, fill, need_keys, read_weights

@@ -20,10 +20,10 @@ from .files import atomic_path, save_figure, save_json
 from .guards import OutputOverlapsInput, real, refuse_overlap
 from .her2 import POSITIVE_OD, dab_od
 from .pyramid import check_output
-from .settings import UserError, user_errors
+from .checks import UserError, user_errors
 from .slidestate import rows_done
 from .blending import tile_starts
-from .hub import resolve_model
+from .modelfolder import resolve_model
 from .stainer import Stainer
 from .wsi import open_job, open_slide, stain_slide
 

@@ -17,7 +17,8 @@ from fastcore.parallel import parallel
 from fastcore.script import call_parse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .settings import DatasetSpec, dataset_spec, max_image_pixels, user_errors
+from .settings import DatasetSpec, dataset_spec, max_image_pixels
+from .checks import user_errors
 from .splits import patient_split, slide_of, slide_summary
 from .synth import make_synthetic
 
@@ -398,8 +399,7 @@ def find_pairs(dataset:str|Path|DatasetSpec, # a settings.ini name, a folder, or
     spec = dataset if isinstance(dataset, DatasetSpec) else dataset_spec(dataset)
     if layout is not None: spec = replace(spec, layout=layout)
     ensure_synthetic(spec)
-    detected = spec.layout is None
-    if detected: spec = replace(spec, layout=detect_layout(spec.path))
+    if detected := spec.layout is None: spec = replace(spec, layout=detect_layout(spec.path))
     if spec.layout not in LAYOUTS:
         raise DataError(f'unknown layout {spec.layout!r} for {spec.name}: '
                         f'use one of {", ".join(LAYOUTS)}')

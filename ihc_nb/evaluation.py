@@ -22,7 +22,8 @@ from .guards import check_table, output_lock, refuse_overlap
 from .her2 import LevelCalibration, calibrate
 from .metrics import METRICS, make_metrics, paper_columns
 from .stats import bootstrap
-from .settings import DatasetSpec, WeightsMissing, dataset_spec, user_errors
+from .settings import DatasetSpec, dataset_spec
+from .checks import user_errors
 
 # %% auto #0
 __all__ = ['EvalError', 'match_images', 'Evaluation', 'intervals', 'real_ihc', 'dataset_options', 'evaluate', 'paper_table',
@@ -160,7 +161,7 @@ def _pair_row(name:str, fake_file:Path, real_file:Path, ms:dict) -> dict:
 
 def _per_image(pairs:list, ms:dict, progress:bool) -> pd.DataFrame:
     "The per-image table of `pairs` (from `match_images`), in name order"
-    from fastprogress.fastprogress import progress_bar
+    from ihc_nb.progress import progress_bar
     return pd.DataFrame([_pair_row(*p, ms) for p in (progress_bar(pairs, leave=False) if progress
                                                        else pairs)])
 
@@ -285,6 +286,8 @@ def levels_note(summary:dict) -> str|None:
     if 'level_calibration' in summary:
         return (f"HER2 levels read off {summary['level_measure']}, "
                 f"thresholds: {summary['level_calibration']}")
+    if summary.get('level_n') == 0:
+        return 'HER2 levels not scored: no file name carries a level (BCI names end _0, _1+, _2+ or _3+)'
     if 'dab' in summary.get('metrics', ()):
         return ('HER2 levels not scored (thresholds fitted on the images scored would be '
                 'in-sample): add --calibration FILE.json, a DATASET (fitted on its training split) '

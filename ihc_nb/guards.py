@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-from .settings import UserError
+from .checks import UserError
 
 # %% auto #0
 __all__ = ['real', 'relation', 'OutputOverlapsInput', 'refuse_overlap', 'OutputInUse', 'lock_path', 'hold_lock', 'output_lock',

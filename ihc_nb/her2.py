@@ -242,5 +242,6 @@ def expression_agreement(df:pd.DataFrame, # per image: dab_fake, dab_real, pos_f
                         ) -> dict:
     "Agreement of generated and real IHC in DAB and (with a calibration) in the HER2 level"
     out = _correlations(df)
-    if calibration is None or 'level' not in df or not df.level.isin(LEVELS).any(): return out
+    if calibration is None: return out
+    if 'level' not in df or not df.level.isin(LEVELS).any(): return {**out, 'level_n': 0}   # nothing to read
     return {**out, **_level_agreement(df, calibration)}

@@ -1,4 +1,4 @@
-"""A stainer as a Hugging Face model folder (weights in safetensors, config.json, a model card), loaded from a folder or a repo id, offline from the cache; the one function every command finds its model with.
+"""A stainer saved as a Hugging Face model folder with its model card, loaded back, and pushed to the Hub; where a model's results go.
 
 Docs: https://ihc-nb.github.io/ihc_nb/hub.html.md"""
 
@@ -6,41 +6,19 @@ Docs: https://ihc-nb.github.io/ihc_nb/hub.html.md"""
 
 # %% ../nbs/17c_hub.ipynb #ea678629
 from __future__ import annotations
-import json, re, tempfile
+import json, tempfile
 from pathlib import Path
 
 from fastcore.basics import patch
 
 import ihc_nb
-from .files import atomic_path, save_json
-from .weightfile import read_weights
-from .stainer import Stainer, generator
+from .files import save_json
+from .modelfolder import (CARD, CONFIG, WEIGHTS, behaviour_line, is_model_folder, model_config,
+                                 resolve_model, save_weights)
+from .stainer import Stainer
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'WEIGHTS', 'CONFIG', 'CARD', 'model_config', 'save_weights', 'load_weights', 'card_data',
-           'behaviour_line', 'card_text', 'model_card', 'read_model_config', 'is_repo_id', 'resolve_model',
-           'is_model_folder', 'model_home']
-
-# %% ../nbs/17c_hub.ipynb #11153cb4
-MODEL_FORMAT = 'ihc_nb-model/1'
-WEIGHTS, CONFIG, CARD = 'model.safetensors', 'config.json', 'README.md'
-
-def model_config(config:dict) -> dict:
-    "`config` as config.json holds it: the model format, ihc_nb version, the input and its normalisation"
-    return dict(config, format=MODEL_FORMAT, ihc_nb=ihc_nb.__version__, input='H&E',
-                normalisation='8-bit RGB -> [-1, 1] (x / 127.5 - 1)')
-
-# %% ../nbs/17c_hub.ipynb #91370dc1
-def save_weights(G, # the generator
-                 path:Path): # the `model.safetensors` to write
-    "Write the state dict of `G` to `path` as safetensors (tensors only), atomically"
-    from safetensors.torch import save_file
-    state = {k: v.detach().cpu().contiguous() for k, v in G.state_dict().items()}
-    with atomic_path(path) as tmp: save_file(state, str(tmp), metadata={'format': 'pt'})
-
-def load_weights(path:Path) -> dict:
-    "The tensors of the safetensors file `path` (no unpickling); a damaged file stops in one line"
-    return read_weights(path, f"an ihc_nb model folder's weights ({WEIGHTS})")
+__all__ = ['card_data', 'card_text', 'model_card', 'model_home']
 
 # %% ../nbs/17c_hub.ipynb #3fea260e
 def card_data(config:dict): # a model's config (`source`: where an imported model came from)
@@ -52,16 +30,6 @@ def card_data(config:dict): # a model's config (`source`: where an imported mode
                          pipeline_tag='image-to-image', datasets=[config.get('dataset') or 'unknown'],
                          tags=['virtual-staining', 'histopathology', 'immunohistochemistry',
                                config['method']], **extra)
-
-# %% ../nbs/17c_hub.ipynb #bf774d6e
-def behaviour_line(config:dict) -> str|None: # a model's config
-    "One line: what the model does at test time (its `norm_stats`, dropout, spectral norm), else None"
-    if 'norm_stats' not in config: return None
-    how = dict(image='BatchNorm per image (its own statistics)', running='BatchNorm with running statistics')
-    bn = config.get('options', {}).get('norm', 'batch') == 'batch'   # CEFF's options name none: batch
-    sn = f", spectral norm {config['spectral_norm']}" if config.get('spectral_norm') else ''
-    return (f"{config.get('name', config['method'])}: {how[config['norm_stats']] if bn else 'instance norm'}, "
-            f"dropout off{sn}, tile {config.get('tile')}; as the reference's {config.get('reference_test')}")
 
 # %% ../nbs/17c_hub.ipynb #2885e319
 _CARD = '''# {title}
@@ -128,57 +96,15 @@ def save_pretrained(self:Stainer, folder:str|Path) -> Path: # the model folder t
     model_card(model_config(self.config)).save(folder/CARD)
     return folder
 
-# %% ../nbs/17c_hub.ipynb #d0079341
-def read_model_config(folder:Path) -> dict:
-    "The config.json of model folder `folder`; a wrong format or an unknown method stops in one line"
-    from ihc_nb.methods import METHODS
-    path = folder/CONFIG
-    try: cfg = json.loads(path.read_text())
-    except json.JSONDecodeError as e: raise ValueError(f'{path} is not JSON ({e})') from None
-    if cfg.get('format') != MODEL_FORMAT:
-        raise ValueError(f'{path}: format {cfg.get("format")!r}, not {MODEL_FORMAT!r} (Stainer.save_pretrained)')
-    if cfg.get('method') not in METHODS:
-        raise ValueError(f'{path} names an unknown method {cfg.get("method")!r}: one of {", ".join(METHODS)}')
-    return cfg
-
 # %% ../nbs/17c_hub.ipynb #cc4d22dd
 @patch(cls_method=True)
 def from_pretrained(cls:Stainer, model:str|Path, # a model folder, or a Hugging Face repo id ORG/NAME
                     **kwargs) -> Stainer: # passed to `Stainer` (tile, overlap, batch_size, device...)
     "A stainer from a model folder (`save_pretrained`) or a Hub repo id (downloaded, or the cache offline)"
     folder = resolve_model(model)
-    cfg = read_model_config(folder)
-    G = generator(cfg, load_weights(folder/WEIGHTS), folder/WEIGHTS)
-    if line := behaviour_line(cfg): print(line)
-    return cls(G, cfg, **kwargs)
-
-# %% ../nbs/17c_hub.ipynb #b2f59fbc
-def is_repo_id(s:str) -> bool:
-    "Whether `s` has the shape of a Hugging Face repo id, ORG/NAME"
-    return re.fullmatch(r'[\w.-]+/[\w.-]+', str(s)) is not None and not str(s).startswith('.')
-
-def _from_hub(repo_id:str) -> Path:
-    "The local folder of Hub repo `repo_id` (downloaded, or from the cache offline); one line if absent"
-    from huggingface_hub import snapshot_download
-    try: return Path(snapshot_download(repo_id))
-    except Exception as e:
-        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise FileNotFoundError(f'{repo_id}: no such file or folder here, nor a model on the Hugging Face '
-                                f'Hub or in its cache ({why})') from None
-
-# %% ../nbs/17c_hub.ipynb #d47ce982
-def resolve_model(model:str|Path) -> Path:
-    "The local path of `model`: a path, a run under the runs folder, or a Hub repo id ORG/NAME"
-    from ihc_nb.settings import runs_dir
-    if Path(model).exists(): return Path(model)
-    if (runs_dir()/model).exists(): return runs_dir()/model
-    if is_repo_id(model): return _from_hub(str(model))
-    raise FileNotFoundError(f'{model} does not exist: give a model folder, a Hugging Face repo id '
-                            'ORG/NAME, a stainer file or a training run folder')
-
-def is_model_folder(path:Path) -> bool:
-    "Whether `path` is a Hugging Face model folder of ihc_nb (config.json and model.safetensors)"
-    return (path/CONFIG).is_file() and (path/WEIGHTS).is_file()
+    if not is_model_folder(folder):
+        raise FileNotFoundError(f'{folder} is not a model folder ({CONFIG} and {WEIGHTS}): give one, or use Stainer.load')
+    return cls.load(folder, **kwargs)
 
 # %% ../nbs/17c_hub.ipynb #02196d94
 def model_home(model:str|Path) -> Path:

@@ -17,7 +17,7 @@ from fastai.vision.augment import DihedralItem, FlipItem, RandomCrop
 from fastcore.basics import patch
 from PIL import Image
 
-from .data import DataError, Found, Pair, check_pairs, find_pairs, read_pair, read_rgb
+from .data import DataError, Pair, check_pairs, find_pairs, read_pair, read_rgb
 from .files import atomic_path
 from .settings import DatasetSpec
 

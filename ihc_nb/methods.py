@@ -22,10 +22,10 @@ from .files import is_main
 from .gan import CycleGAN, GANModel, PatchDiscriminator, Pix2Pix
 from .layers import ResnetGenerator, UnetGenerator, init_weights, spectral_norm_all
 from .losses import ContrastiveGAN, PyramidPix2Pix
-from .runs import (RunPlan, build_dls, build_learner, check_args, check_crop, check_options,
+from .runs import (RunPlan, build_dls, build_learner, check_args,
                          data_record, describe_run, open_run, pick_device, pick_views,
                          prepare_extras, record_run, report_run, start_scores)
-from .settings import user_errors
+from .checks import user_errors
 from .training import dist_setup, fit_resumable, read_checkpoint, run_settings
 from .weightfile import fill
 

@@ -8,7 +8,6 @@ Docs: https://ihc-nb.github.io/ihc_nb/metrics.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -18,14 +17,15 @@ from fastcore.basics import patch
 
 from .features import (InceptionFeatures, PHV_DEFINITIONS, load_network, lpips_network,
                              phv_network)
+from .metricbase import METRICS, MODES, MetricSpec, PairMetric, register_metric
 from .her2 import LevelCalibration, dab_measures, expression_agreement
 from .measures import psnr, ssim
 
 # %% auto #0
-__all__ = ['MODES', 'METRICS', 'ssim_torchmetrics', 'psnr_pooled', 'frechet_distance', 'fid_torchmetrics',
-           'kernel_inception_distance', 'kid_torchmetrics', 'PairMetric', 'PSNRMetric', 'SSIMMetric', 'FeatureSet',
-           'FIDMetric', 'KIDMetric', 'NetworkMetric', 'DABMetric', 'MetricSpec', 'register_metric', 'MetricContext',
-           'no_weights', 'paper_columns', 'higher_is_better', 'metric_table', 'parse_metrics', 'make_metrics']
+__all__ = ['ssim_torchmetrics', 'psnr_pooled', 'frechet_distance', 'fid_torchmetrics', 'kernel_inception_distance',
+           'kid_torchmetrics', 'PSNRMetric', 'SSIMMetric', 'FeatureSet', 'FIDMetric', 'KIDMetric', 'NetworkMetric',
+           'DABMetric', 'MetricContext', 'no_weights', 'paper_columns', 'higher_is_better', 'metric_table',
+           'parse_metrics', 'make_metrics']
 
 # %% ../nbs/16_metrics.ipynb #25baa174
 def _unit(a:np.ndarray) -> torch.Tensor:
@@ -127,17 +127,6 @@ def kid_torchmetrics(real:np.ndarray, # (N, d) features of the real images
         mean, std = kid.compute()
     return float(mean), float(std), m
 
-# %% ../nbs/16_metrics.ipynb #75561470
-def _mean_std(df:pd.DataFrame, cols) -> dict:
-    "The mean of each column of `cols` and, as `<col>_std`, its sample standard deviation"
-    return {k: float(v) for c in cols for k, v in ((c, df[c].mean()), (f'{c}_std', df[c].std()))}
-
-class PairMetric:
-    "A metric of generated against real IHC: per-image values from `image`, the set's from `finish`"
-    columns = ()
-    def image(self, name:str, fake:np.ndarray, real:np.ndarray) -> dict: return {}
-    def finish(self, df:pd.DataFrame) -> dict: return _mean_std(df, self.columns)
-
 # %% ../nbs/16_metrics.ipynb #e7b55992
 class PSNRMetric(PairMetric):
     "PSNR per image; the set's is their mean (paper) or torchmetrics' PSNR of the pooled error"
@@ -220,32 +209,6 @@ class DABMetric(PairMetric):
         return dict(dab_fake=f['dab'], dab_real=r['dab'], pos_fake=f['pos'], pos_real=r['pos'])
     def finish(self, df):
         return {**super().finish(df), **expression_agreement(df, self.calibration)}
-
-# %% ../nbs/16_metrics.ipynb #b78b19df
-MODES = ('paper', 'torchmetrics')
-
-@dataclass
-class MetricSpec:
-    "A metric of `METRICS`: what it is, the weights it needs, its papers' table columns, its build"
-    name: str                  # its name in `--metrics`
-    doc: str                   # what it measures, which way is better
-    build: Callable            # MetricContext -> PairMetric
-    weights: tuple = ()        # keys of `WEIGHTS` it may need (by mode); () for none
-    columns: dict = field(default_factory=dict)   # the papers' table: column -> summary key
-    factor: float = 1          # the table shows the value x factor (KID: x 1000)
-    modes: tuple = ('paper',)  # the modes it computes differently; in any other, as in 'paper'
-    per_image: bool = True     # False: a statistic of the whole set (FID, KID), costly per draw
-    higher: bool = True        # higher values are better (its every column but those of `flip`)
-    default: bool = True       # computed when no metrics are named (where its weights are found)
-    plot: tuple = ()           # per-image columns the evaluation's distribution figure shows
-    flip: tuple = ()           # table columns better the other way from `higher` (DAB HD95)
-
-METRICS = {}
-
-def register_metric(spec:MetricSpec) -> MetricSpec:
-    "Add (or replace) `spec` in `METRICS`: the one place a metric is declared"
-    METRICS[spec.name] = spec
-    return spec
 
 # %% ../nbs/16_metrics.ipynb #f4cc22d6
 @dataclass

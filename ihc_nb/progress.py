@@ -6,20 +6,29 @@ Docs: https://ihc-nb.github.io/ihc_nb/progress.html.md"""
 
 # %% ../nbs/00e_progress.ipynb #daefc584
 from __future__ import annotations
-import io, sys
+import functools, io, sys
 from contextlib import nullcontext, redirect_stdout
 
 from fastcore.basics import patch
-from fastprogress.fastprogress import ConsoleProgressBar, ProgressBar
+from fastprogress.fastprogress import ConsoleProgressBar, NBProgressBar, ProgressBar
 
 # %% auto #0
-__all__ = ['is_terminal', 'tenth']
+__all__ = ['under_papermill', 'is_terminal', 'tenth', 'progress_bar']
+
+# %% ../nbs/00e_progress.ipynb #df36c2f3
+@functools.cache
+def under_papermill() -> bool:
+    "Whether papermill started this kernel (its outputs become a log, not a page a person watches)"
+    try: import psutil
+    except ImportError: return False     # papermill's kernel (ipykernel) needs psutil: none, no papermill
+    try: return any('papermill' in a for a in psutil.Process().parent().cmdline())
+    except (psutil.Error, AttributeError): return False   # no parent, or one we may not read
 
 # %% ../nbs/00e_progress.ipynb #a2e6d0a1
 def is_terminal() -> bool:
-    "Whether progress can be drawn in place: this runs in a notebook, or stdout is a terminal"
+    "Whether progress can be drawn in place: a notebook a person opened, or stdout a terminal"
     from fastprogress.core import IN_NOTEBOOK
-    return bool(IN_NOTEBOOK or getattr(sys.stdout, 'isatty', lambda: False)())
+    return bool((IN_NOTEBOOK and not under_papermill()) or getattr(sys.stdout, 'isatty', lambda: False)())
 
 # %% ../nbs/00e_progress.ipynb #acd24a6c
 def tenth(val:int, # items done
@@ -55,3 +64,10 @@ def on_iter_end(self:ConsoleProgressBar):
     "The end of a bar: a blank frame on a terminal (unless it stays), nothing elsewhere"
     if is_terminal(): return _DRAWN['end'](self)
     ProgressBar.on_iter_end(self)
+
+# %% ../nbs/00e_progress.ipynb #a2b9c03c
+def progress_bar(gen, # what to iterate over
+                 **kwargs) -> ProgressBar: # fastprogress's `total`, `leave`, `comment`
+    "fastprogress's bar for `gen`: the HTML one in a notebook a person watches, else the console one"
+    from fastprogress.core import IN_NOTEBOOK
+    return (NBProgressBar if IN_NOTEBOOK and not under_papermill() else ConsoleProgressBar)(gen, **kwargs)

@@ -16,9 +16,10 @@ import torch.nn.functional as F
 from fastcore.script import call_parse
 
 from .files import sha256_file
-from .hub import behaviour_line
-from .settings import user_errors
+from .modelfolder import behaviour_line
+from .checks import user_errors
 from .stainer import Stainer
+import ihc_nb.hub   # noqa: F401  (Stainer.save_pretrained: an import writes a model folder)
 from .weightfile import read_weights
 
 # %% auto #0

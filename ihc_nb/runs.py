@@ -23,7 +23,7 @@ from .layers import UnetBlock
 from .learner import SampleGrid, StainLearner, identity_scores
 from .loaders import pair_dls
 from .multimag import MultiMag, pick_upscaler
-from .settings import UserError
+from .checks import UserError
 from .training import barrier, lock_run, run_path, unlock_run
 
 # %% auto #0

@@ -6,69 +6,16 @@ Docs: https://ihc-nb.github.io/ihc_nb/settings.html.md"""
 
 # %% ../nbs/00_settings.ipynb #e867dead
 from __future__ import annotations
-import configparser, errno, functools, inspect, os, sys, traceback
+import configparser, os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checks import UserError, check_value
+
 # %% auto #0
-__all__ = ['SETTINGS_NAME', 'EVALUATION_KEYS', 'WEIGHTS', 'UserError', 'fault_line', 'user_errors', 'SettingsError',
-           'find_settings', 'read_settings', 'coerce', 'DatasetSpec', 'list_datasets', 'dataset_spec', 'weights_dir',
-           'runs_dir', 'max_image_pixels', 'WeightsMissing', 'torch_hub_checkpoints', 'find_weights', 'bci_sample_path']
-
-# %% ../nbs/00_settings.ipynb #afe1e501
-class UserError(Exception):
-    "A fault of input or machine a user can mend; the message names the file or option, and the fix"
-
-# %% ../nbs/00_settings.ipynb #37a7e0df
-def _origin(e:BaseException) -> str:
-    "Where `e` arose: the innermost frame in ihc_nb (`ihc_nb.module.function`), else the innermost"
-    frames = traceback.extract_tb(e.__traceback__)
-    ours = [f for f in frames if f'{os.sep}ihc_nb{os.sep}' in f.filename]
-    f = (ours or frames or [None])[-1]
-    if f is None: return 'ihc_nb'
-    return f'ihc_nb.{Path(f.filename).stem}.{f.name}' if ours else f'{Path(f.filename).name}, {f.name}'
-
-_DISK = {errno.EFBIG: "a file-size limit (ulimit -f, a quota, or the file system's largest file)",
-         errno.ENOSPC: 'the disk is full', errno.EDQUOT: 'the disk quota is used up'}
-
-def _disk_line(e:OSError, resumes:bool) -> str:
-    "The line for an output refused by the disk: which file, why, what to do"
-    what = f'writing {e.filename}' if e.filename else 'writing an output'
-    again = 'then run again: it resumes' if resumes else 'then run again'
-    return f'error: {what} failed: {e.strerror} ({_DISK[e.errno]}): free space or raise the limit, {again}'
-
-# %% ../nbs/00_settings.ipynb #4edb88ab
-def fault_line(e:BaseException, # the fault that ends a command
-               resumes:bool=False, # the command resumes where it stopped
-              ) -> str:
-    "The one line a command ends with for fault `e`"
-    if isinstance(e, KeyboardInterrupt): return 'interrupted' + (': run again to resume' if resumes else '')
-    if isinstance(e, OSError) and e.errno in _DISK: return _disk_line(e, resumes)
-    if isinstance(e, (UserError, ValueError, OSError)): return f'error: {e}'
-    first = (str(e).strip().splitlines() or [''])[0]
-    return (f'error: {type(e).__name__} in {_origin(e)}' + (f': {first}' if first else '')
-            + ' (a fault ihc_nb does not check for: IHC_NB_DEBUG=1 shows where it arose)')
-
-# %% ../nbs/00_settings.ipynb #9b68219f
-def _arguments(main, args:tuple, kwargs:dict) -> dict:
-    "The arguments of a call `main(*args, **kwargs)`, by name"
-    return inspect.signature(main).bind_partial(*args, **kwargs).arguments
-
-def user_errors(main=None, # a console script's main function
-                resumes:bool=False): # the command resumes where it stopped (said on Ctrl-C)
-    "Wrap console script `main`: its arguments checked, and any fault one line on stderr, exit 1"
-    if main is None: return functools.partial(user_errors, resumes=resumes)
-    from ihc_nb.checks import check_call, cli_signature
-    import ihc_nb.progress   # noqa: F401  (progress bars as lines where stdout is not a terminal)
-    @functools.wraps(main)
-    def _main(*args, **kwargs):
-        try: return main(**check_call(main, _arguments(main, args, kwargs)))
-        except BaseException as e:
-            if isinstance(e, SystemExit) or os.environ.get('IHC_NB_DEBUG'): raise
-            print(fault_line(e, resumes), file=sys.stderr)
-            sys.exit(130 if isinstance(e, KeyboardInterrupt) else 1)
-    _main.__signature__ = cli_signature(main)
-    return _main
+__all__ = ['SETTINGS_NAME', 'EVALUATION_KEYS', 'WEIGHTS', 'SettingsError', 'find_settings', 'read_settings', 'coerce',
+           'DatasetSpec', 'list_datasets', 'dataset_spec', 'weights_dir', 'runs_dir', 'max_image_pixels',
+           'WeightsMissing', 'torch_hub_checkpoints', 'find_weights', 'bci_sample_path']
 
 # %% ../nbs/00_settings.ipynb #61f124af
 SETTINGS_NAME = 'settings.ini'
@@ -159,7 +106,6 @@ def _checked(cfg, # the parsed settings (for the message)
              values:dict, # its coerced values
             ) -> dict:
     "`values`, each key that `ihc_nb.checks.VALUES` declares converted and checked"
-    from ihc_nb.checks import check_value
     own = cfg.own.get(name, set())
     where = lambda k: f'{cfg.path}: [{name if k in own else "DEFAULT"}] {k} ='
     fix = lambda k: ", or leave the key out to use [DEFAULT]'s" if k in own and name != 'DEFAULT' else ''

@@ -23,6 +23,7 @@ from .data import DataError, find_pairs, read_pair
 from .files import atomic_path, jsonable, save_png
 from .weightfile import WeightsError, fill, need_keys, read_weights
 from .layers import per_image_norm
+from .modelfolder import WEIGHTS, behaviour_line, is_model_folder, read_model_folder, resolve_model
 
 # %% auto #0
 __all__ = ['FORMAT', 'check_tiling', 'test_time', 'Stainer', 'read_stainer_file', 'generator', 'pad_to', 'StainedSplit',
@@ -125,13 +126,12 @@ def generator(cfg:dict, # a stainer file's config: `method` and `options`
 def load(cls:Stainer, path:str|Path, # a stainer file, a run folder, a model folder or a Hub repo id ORG/NAME
          **kwargs) -> Stainer: # passed to `Stainer` (tile, overlap, batch_size, device...)
     "A stainer from a `save`d file, a training run folder, a model folder or a Hugging Face repo id"
-    from ihc_nb.hub import behaviour_line, is_model_folder, resolve_model
     path = resolve_model(path)
-    if is_model_folder(path): return cls.from_pretrained(path, **kwargs)
-    if path.is_dir(): return cls.from_run(path, **kwargs)
-    cfg, state = read_stainer_file(path)
+    if path.is_dir() and not is_model_folder(path): return cls.from_run(path, **kwargs)
+    folder = is_model_folder(path)
+    cfg, state = read_model_folder(path) if folder else read_stainer_file(path)
     if line := behaviour_line(cfg): print(line)
-    return cls(generator(cfg, state, path), cfg, **kwargs)
+    return cls(generator(cfg, state, path/WEIGHTS if folder else path), cfg, **kwargs)
 
 # %% ../nbs/17_stainer.ipynb #a0377dc3
 def _tensor_bytes(t:torch.Tensor) -> np.ndarray:
@@ -205,7 +205,7 @@ def _stain_tiles(self:Stainer, tiles:list[np.ndarray], # 8-bit RGB tiles (h, w, 
 def _progress(items, show:bool):
     "`items`, with a progress bar if `show`"
     if not show: return items
-    from fastprogress.fastprogress import progress_bar
+    from ihc_nb.progress import progress_bar
     return progress_bar(items)
 
 @patch

@@ -7,14 +7,13 @@ Docs: https://ihc-nb.github.io/ihc_nb/stainmetrics.html.md"""
 # %% ../nbs/16b_stainmetrics.ipynb #bd571130
 from __future__ import annotations
 import numpy as np
-import pandas as pd
 from fastcore.basics import patch
 from scipy import ndimage as ndi
 from skimage.color import hed2rgb, rgb2gray, rgb2hed
 from skimage.filters import threshold_otsu
 
 from .her2 import POSITIVE_OD, dab_od
-from .metrics import MetricSpec, PairMetric, register_metric
+from .metricbase import MetricSpec, PairMetric, register_metric
 
 # %% auto #0
 __all__ = ['HIST_BINS', 'HIST_MAX', 'KL_SMOOTHING', 'FOD_ALPHA', 'FOD_FLOOR', 'dab_of', 'dab_mask', 'overlap', 'hd95', 'dab_p90',

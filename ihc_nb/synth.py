@@ -20,7 +20,7 @@ from scipy.spatial import cKDTree
 
 from .files import save_png
 from .pyramid import write_pyramid
-from .settings import user_errors
+from .checks import user_errors
 from .tissue import EXPRESSION, LEVELS, Section, adjacent_section, section, smooth_field
 
 # %% auto #0

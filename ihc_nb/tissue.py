@@ -126,7 +126,7 @@ def _at(a, x, y):
 # %% ../nbs/00b_tissue.ipynb #c7cc27ac
 def _hex_grid(rng:np.random.Generator, shape:tuple, s:float) -> np.ndarray:
     "Points (x, y) of a hex grid of spacing `s` over `shape` and a cell beyond, jittered by 0.18 `s`"
-    (h, w), xs = shape, np.arange(-s, shape[1] + s, s)
+    h, xs = shape[0], np.arange(-s, shape[1] + s, s)
     rows = [np.c_[xs + (i % 2) * s / 2, np.full(len(xs), y)]
             for i, y in enumerate(np.arange(-s, h + s, s * np.sqrt(3) / 2))]
     return np.concatenate(rows) + rng.normal(0, 0.18 * s, (sum(map(len, rows)), 2))

@@ -7,9 +7,9 @@ Docs: https://ihc-nb.github.io/ihc_nb/training.html.md"""
 # %% ../nbs/04_training.ipynb #d50ec036
 from __future__ import annotations
 import os, re, time
+from contextlib import nullcontext
 from pathlib import Path
 
-import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
@@ -21,7 +21,9 @@ from fastcore.foundation import L
 
 from .files import atomic_path, is_main, jsonable, remove_stale_temps, save_figure
 from .guards import hold_lock
-from .settings import UserError, dataset_spec, runs_dir
+from .progress import is_terminal
+from .settings import dataset_spec, runs_dir
+from .checks import UserError
 from .weightfile import WeightsError, fill, need_keys, read_weights
 
 # %% auto #0
@@ -327,7 +329,8 @@ def fit_resumable(learn:Learner, # the learner to train
     start, n = _start_epoch(learn, run, resume), n_const + n_decay
     if start < n:
         cbs = _run_cbs(lr, n_const, n_decay, start, run/'checkpoints', save_every) + list(cbs or [])
-        learn.fit(n, lr, start_epoch=start, cbs=cbs)
+        with nullcontext() if is_terminal() else learn.no_bar():   # a log: the epoch lines alone
+            learn.fit(n, lr, start_epoch=start, cbs=cbs)
     if (run/'history.csv').exists() and is_main():
         save_figure(plot_history(run/'history.csv'), run/'losses.png')
     barrier()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pickle, zipfile
 from pathlib import Path
 
-from .settings import UserError, WeightsMissing
+from .settings import WeightsMissing
+from .checks import UserError
 
 # %% auto #0
 __all__ = ['holds', 'WeightsError', 'WeightFileMissing', 'read_weights', 'describe', 'need_keys', 'fill']

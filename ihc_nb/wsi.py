@@ -22,7 +22,7 @@ from .files import atomic_path
 from .guards import (check_image, check_slide, output_lock, refuse_overlap, row_interrupts,
                            slide_reads, tile_row)
 from .pyramid import PyramidParts, check_output, write_parts
-from .settings import user_errors
+from .checks import user_errors
 from .blending import RowBlender
 from .slidestate import commit_row, partial_dir, resume_rows, rows_done
 from .stages import pipeline
@@ -227,7 +227,7 @@ def row_writers(stainer:Stainer, job:SlideJob, dst:Path, # the model, the open s
 def _with_progress(steps, total:int, progress:bool) -> int:
     "Run the pipeline's `steps` (each: a row's tissue tiles), a bar of tissue tiles/s if `progress`"
     if not progress: return sum(steps)
-    from fastprogress.fastprogress import progress_bar
+    from ihc_nb.progress import progress_bar
     bar, done, t0 = progress_bar(steps, total=total), 0, time.time()
     for n in bar:
         done += n
@@ -334,7 +334,7 @@ def folder_images(src:Path) -> list[Path]: # a folder
 # %% ../nbs/18_wsi.ipynb #f3000d56
 def _stain_each(stainer:Stainer, ims:list[Path], dst:Path, overwrite:bool) -> tuple[list, list]:
     "Stain each of `ims` into `dst` as PNG, unless it is there: (the outputs, the one-line errors)"
-    from fastprogress.fastprogress import progress_bar
+    from ihc_nb.progress import progress_bar
     done, failed = [], []
     for p in progress_bar(ims):
         out = dst/(p.stem + '.png')

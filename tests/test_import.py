@@ -133,7 +133,7 @@ def test_a_named_release_supplies_options_and_card(tmp_path):
 
 
 def test_a_broken_model_folder_is_refused_in_one_line(lab, tmp_path):
-    from ihc_nb.hub import save_weights
+    from ihc_nb.modelfolder import save_weights
     from ihc_nb.methods import build_method
     wrong = shutil.copytree(lab/'models/cut-grumpycat', tmp_path/'wrong-shape')
     save_weights(build_method('cut', ngf=8, n_blocks=2).G, wrong/'model.safetensors')

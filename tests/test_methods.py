@@ -8,7 +8,8 @@ from ihc_nb.bench import bench_method
 from ihc_nb.experiments import profile_settings, row_options
 from ihc_nb.gan import PatchDiscriminator, Pix2Pix
 from ihc_nb.layers import init_weights
-from ihc_nb.methods import METHODS, Method, check_crop, method_table, register_method, train
+from ihc_nb.methods import METHODS, Method, method_table, register_method, train
+from ihc_nb.runs import check_crop
 from ihc_nb.papers import Row, method_rows
 from ihc_nb.stainer import Stainer
 from ihc_nb.synth import make_synthetic

@@ -12,8 +12,8 @@ FLOORS = [  # from the bottom up; a module may import its own floor and those be
     ('networks', {'layers', 'vmfe', 'fusion', 'awl', 'ammfi'}),
     ('losses', {'gan', 'losses'}),           # the GAN losses, PatchNCE / ASP, and the models built on them
     ('training', {'training', 'learner', 'encoders', 'ceff', 'runs', 'methods'}),
-    ('evaluation', {'her2', 'features', 'stats', 'metrics', 'evaluation', 'stainmetrics'}),
-    ('staining', {'stainer', 'hub', 'published', 'slidestate', 'wsi', 'cohort', 'usage', 'bench'}),   # bench times the slide pipeline too
+    ('evaluation', {'metricbase', 'her2', 'features', 'stats', 'metrics', 'evaluation', 'stainmetrics'}),
+    ('staining', {'modelfolder', 'stainer', 'hub', 'published', 'slidestate', 'wsi', 'cohort', 'usage', 'bench'}),   # bench times the slide pipeline too
     ('experiments', {'papers', 'experiments'}),   # the papers' tables: train, stain and evaluate every row
 ]
 FLOOR = {m: i for i, (_, ms) in enumerate(FLOORS) for m in ms}
