@@ -7,7 +7,7 @@ Docs: https://ihc-nb.github.io/ihc_nb/training.html.md"""
 # %% ../nbs/04_training.ipynb #d50ec036
 from __future__ import annotations
 import os, re, time
-from contextlib import nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -29,7 +29,8 @@ from .weightfile import WeightsError, fill, need_keys, read_weights
 # %% auto #0
 __all__ = ['dist_setup', 'barrier', 'RunInUse', 'lock_run', 'unlock_run', 'run_path', 'run_settings', 'decay_factor',
            'LinearDecayLR', 'History', 'plot_history', 'epoch_line', 'EpochLine', 'previous', 'save_checkpoint',
-           'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'Checkpoint', 'resume_from', 'fit_resumable']
+           'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'Checkpoint', 'resume_from', 'as_log',
+           'fit_resumable']
 
 # %% ../nbs/04_training.ipynb #67ba37fe
 def dist_setup() -> tuple[int, int]:
@@ -313,6 +314,13 @@ def _run_cbs(lr:float, n_const:int, n_decay:int, # the schedule (`LinearDecayLR`
     return [LinearDecayLR(lr, n_const, n_decay), History(start_epoch=start), EpochLine(start),
             Checkpoint(folder, save_every)]
 
+# %% ../nbs/04_training.ipynb #649d3900
+@contextmanager
+def as_log(learn:Learner):
+    "Where output is a log: `learn` fits without fastai's bar and stats list (the epoch lines say it)"
+    if is_terminal(): yield; return
+    with learn.no_bar(), learn.no_logging(): yield
+
 # %% ../nbs/04_training.ipynb #a208fc78
 def fit_resumable(learn:Learner, # the learner to train
                   run:str|Path, # the run folder (`run_path`)
@@ -329,8 +337,7 @@ def fit_resumable(learn:Learner, # the learner to train
     start, n = _start_epoch(learn, run, resume), n_const + n_decay
     if start < n:
         cbs = _run_cbs(lr, n_const, n_decay, start, run/'checkpoints', save_every) + list(cbs or [])
-        with nullcontext() if is_terminal() else learn.no_bar():   # a log: the epoch lines alone
-            learn.fit(n, lr, start_epoch=start, cbs=cbs)
+        with as_log(learn): learn.fit(n, lr, start_epoch=start, cbs=cbs)
     if (run/'history.csv').exists() and is_main():
         save_figure(plot_history(run/'history.csv'), run/'losses.png')
     barrier()

@@ -55,5 +55,6 @@ def test_main_command_redirected_keeps_every_line(lab, tmp_path):  # noqa: F811
     text = log.read_text()
     assert [l.split(':')[0] for l in text.splitlines() if l.startswith('epoch ')] == ['epoch 1/2', 'epoch 2/2'], text[-3000:]
     assert '\r' not in text and 'Traceback' not in text
+    assert not [l for l in text.splitlines() if l.startswith('[') and not l.startswith('[IPKernelApp]')], 'a raw stats list: fastai logs where the epoch line should'
     assert '<progress' not in text and '<div' not in text, [l for l in text.splitlines() if '<' in l][:3]   # no HTML bars
     assert 'PSNR' in text and 'SSIM' in text and 'vs IHC' in text, text[-3000:]   # the evaluation's table
