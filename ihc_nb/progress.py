@@ -10,10 +10,11 @@ import functools, io, sys
 from contextlib import nullcontext, redirect_stdout
 
 from fastcore.basics import patch
-from fastprogress.fastprogress import ConsoleProgressBar, NBProgressBar, ProgressBar
+from fastprogress.fastprogress import ConsoleProgressBar, NBMasterBar, NBProgressBar, ProgressBar
+from fastprogress.fastprogress import progress_bar   # noqa: F401  (callers take it from here: the patches below apply)
 
 # %% auto #0
-__all__ = ['under_papermill', 'is_terminal', 'tenth', 'progress_bar']
+__all__ = ['under_papermill', 'is_terminal', 'tenth']
 
 # %% ../nbs/00e_progress.ipynb #df36c2f3
 @functools.cache
@@ -50,14 +51,18 @@ def __init__(self:ConsoleProgressBar, *args, **kwargs):
         _DRAWN['init'](self, *args, **kwargs)
 
 # %% ../nbs/00e_progress.ipynb #531925d7
+def _line(bar:ProgressBar, val:int, text:str):
+    "Print `bar`'s `text` at each new tenth of its way (none for a bar within another: an epoch's batches)"
+    if not bar.display or bar.parent is not None: return    # the epoch's own line says it (`EpochLine`)
+    if tenth(val, bar.total) <= getattr(bar, 'printed', -1): return
+    bar.printed = tenth(val, bar.total)
+    print(f'{getattr(bar, "prefix", "")} {text}'.strip(), flush=True)
+
 @patch
 def on_update(self:ConsoleProgressBar, val, text):
-    "A frame drawn in place on a terminal; elsewhere a line at each new tenth (none for an epoch's batches)"
+    "A frame drawn in place on a terminal; elsewhere a line at each new tenth"
     if is_terminal(): return _DRAWN['update'](self, val, text)
-    if not self.display or self.parent is not None: return    # the epoch's own line says it (`EpochLine`)
-    if tenth(val, self.total) <= getattr(self, 'printed', -1): return
-    self.printed = tenth(val, self.total)
-    print(f'{self.prefix} {text}'.strip(), flush=True)
+    _line(self, val, text)
 
 @patch
 def on_iter_end(self:ConsoleProgressBar):
@@ -65,9 +70,31 @@ def on_iter_end(self:ConsoleProgressBar):
     if is_terminal(): return _DRAWN['end'](self)
     ProgressBar.on_iter_end(self)
 
-# %% ../nbs/00e_progress.ipynb #a2b9c03c
-def progress_bar(gen, # what to iterate over
-                 **kwargs) -> ProgressBar: # fastprogress's `total`, `leave`, `comment`
-    "fastprogress's bar for `gen`: the HTML one in a notebook a person watches, else the console one"
-    from fastprogress.core import IN_NOTEBOOK
-    return (NBProgressBar if IN_NOTEBOOK and not under_papermill() else ConsoleProgressBar)(gen, **kwargs)
+# %% ../nbs/00e_progress.ipynb #8b0f3a8f
+_HTML = getattr(NBProgressBar, '_drawn', None) or dict(
+    begin=NBProgressBar.on_iter_begin, update=NBProgressBar.on_update, end=NBProgressBar.on_iter_end,
+    master=(NBMasterBar.on_iter_begin, NBMasterBar.on_iter_end, NBMasterBar.show))
+NBProgressBar._drawn = _HTML
+
+@patch
+def on_iter_begin(self:NBProgressBar):
+    "An HTML bar in a notebook a person watches; under papermill, none"
+    return _HTML['begin'](self) if not under_papermill() else ProgressBar.on_iter_begin(self)
+
+# %% ../nbs/00e_progress.ipynb #91ca50bf
+@patch
+def on_update(self:NBProgressBar, val, text, interrupted=False):
+    "The HTML bar redrawn; under papermill, a line at each new tenth"
+    return _HTML['update'](self, val, text, interrupted) if not under_papermill() else _line(self, val, text)
+
+@patch
+def on_iter_end(self:NBProgressBar):
+    "The end of an HTML bar; under papermill, nothing"
+    return _HTML['end'](self) if not under_papermill() else ProgressBar.on_iter_end(self)
+
+# %% ../nbs/00e_progress.ipynb #22f3b8a9
+def _quiet(drawn): # an `NBMasterBar` method
+    "`drawn` in a notebook a person watches; under papermill, nothing"
+    return functools.wraps(drawn)(lambda self, *a, **k: None if under_papermill() else drawn(self, *a, **k))
+
+NBMasterBar.on_iter_begin, NBMasterBar.on_iter_end, NBMasterBar.show = map(_quiet, _HTML['master'])
