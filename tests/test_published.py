@@ -5,8 +5,10 @@ test-time behaviours: `test.py` (norm_stats 'image') and `test.py --eval` (norm_
 
 The fixtures (`fixtures/published/<config>/`, made by running the reference codes; see nbs/17d_published.ipynb)
 hold the key list, the tensors that moved, the run's train_opt.txt and the outputs (subsampled 64 x 64, with the
-full output's mean and std). CEFF's reference output is at 256 and 512 px: its attention over every position needs
-about 50 GB at 1024 px. ASP's BCI and MIST releases share one generator (and its fixture), as do CUT and FastCUT.
+full output's mean and std). CEFF's is also at 512 px; its reference attention over every position needs about 50 GB
+at 1024 px, so its 1024 px output was made with that attention taken 4096 query rows at a time (the same arithmetic
+per row: at 256 and 512 px the blocked reference gives the unblocked one's output bit for bit). ASP's BCI and MIST
+releases share one generator (and its fixture), as do CUT and FastCUT.
 """
 from pathlib import Path
 
@@ -25,7 +27,7 @@ CONFIGS = {  # config: (--code, the fixture holding its generator, method, sizes
     'fastcut': ('cut', 'cut', 'fastcut', (256, 1024)),
     'cyclegan': ('cyclegan', 'cyclegan', 'cyclegan', (256, 1024)),
     'pix2pix': ('pix2pix', 'pix2pix', 'pix2pix', (256, 1024)),
-    'ceff': ('ceff', 'ceff', 'ceff', (256, 512)),
+    'ceff': ('ceff', 'ceff', 'ceff', (256, 512, 1024)),
 }
 CASES = [(c, ns, S) for c, v in CONFIGS.items() for S in v[3] for ns in ('image', 'running')]
 
