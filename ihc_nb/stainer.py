@@ -127,8 +127,8 @@ def load(cls:Stainer, path:str|Path, # a stainer file, a run folder, a model fol
          **kwargs) -> Stainer: # passed to `Stainer` (tile, overlap, batch_size, device...)
     "A stainer from a `save`d file, a training run folder, a model folder or a Hugging Face repo id"
     path = resolve_model(path)
-    if path.is_dir() and not is_model_folder(path): return cls.from_run(path, **kwargs)
     folder = is_model_folder(path)
+    if path.is_dir() and not folder: return cls.from_run(path, **kwargs)
     cfg, state = read_model_folder(path) if folder else read_stainer_file(path)
     if line := behaviour_line(cfg): print(line)
     return cls(generator(cfg, state, path/WEIGHTS if folder else path), cfg, **kwargs)

@@ -189,3 +189,16 @@ def test_stain_refuses_a_stainer_whose_options_do_not_fit_its_weights(synth, tin
     assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-2000:]
     assert 'edited.stainer does not fit the cut generator its recorded options build' in r.stderr
     assert not (tmp_path/'x.png').exists()
+
+
+def test_calibration_given_on_names_without_levels_is_not_asked_for_again(tmp_path):
+    "Images whose names carry no HER2 level: `--calibration loo` was given, so the line says why no level is scored"
+    rng = np.random.default_rng(0)
+    for side in ('fake', 'real'):
+        (tmp_path/side).mkdir()
+        for i in range(3): Image.fromarray(rng.integers(0, 256, (32, 32, 3), np.uint8)).save(tmp_path/side/f'{i}.png')
+    r = run('ihc-eval', tmp_path/'fake', tmp_path/'real', '--metrics', 'dab', '--calibration', 'loo',
+            '--out', tmp_path/'e.csv')
+    assert r.returncode == 0, r.stderr[-2000:]
+    notes = [line for line in r.stdout.splitlines() if line.startswith('HER2 levels')]
+    assert notes == ['HER2 levels not scored: no file name carries a level (BCI names end _0, _1+, _2+ or _3+)'], r.stdout
